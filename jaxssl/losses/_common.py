@@ -1,0 +1,171 @@
+"""Shared pieces of the loss library: input checks, reductions, collectives.
+
+Every check here runs at trace time on static information (shapes, dtypes,
+Python numbers), so a bad call fails before anything is compiled and the checks
+cost nothing inside a compiled step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+REDUCTIONS = ("mean", "sum", "none")
+
+# Masked logits get this value instead of -inf: exp() of it underflows to 0 in
+# any row that has a real entry, and a row never turns into NaN.
+MASK_VALUE = float(np.finfo(np.float32).min) / 2
+
+# Norm floor for L2 normalisation: x / max(||x||, NORM_EPS).
+NORM_EPS = 1e-6
+
+
+def compute_dtype(dtype: Any) -> jnp.dtype:
+    """The dtype losses compute in: float32, or float64 for float64 inputs."""
+    return jnp.promote_types(dtype, jnp.float32)
+
+
+def as_float(x: Any, name: str) -> jax.Array:
+    """Returns ``x`` as an array in the compute dtype; rejects non-float input."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(f"{name} must be a floating-point array, got dtype {x.dtype}.")
+    return x.astype(compute_dtype(x.dtype))
+
+
+def as_int(x: Any, name: str) -> jax.Array:
+    """Returns ``x`` as an array; rejects anything but integer dtypes."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.integer):
+        raise TypeError(f"{name} must be an integer array, got dtype {x.dtype}.")
+    return x
+
+
+def check_rank(x: jax.Array, name: str, rank: int, layout: str) -> None:
+    """Raises ValueError unless ``x`` has ``rank`` dimensions (``layout`` describes them)."""
+    if x.ndim != rank:
+        raise ValueError(f"{name} must have shape {layout} (rank {rank}), got shape {x.shape}.")
+
+
+def check_min_rank(x: jax.Array, name: str, rank: int, layout: str) -> None:
+    """Raises ValueError unless ``x`` has at least ``rank`` dimensions."""
+    if x.ndim < rank:
+        raise ValueError(f"{name} must have shape {layout} (rank >= {rank}), got shape {x.shape}.")
+
+
+def check_same_shape(**arrays: jax.Array) -> None:
+    """Raises ValueError unless every keyword array has the same shape."""
+    shapes = {name: tuple(a.shape) for name, a in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"{' and '.join(shapes)} must have the same shape, got {listed}.")
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> None:
+    """Raises ValueError unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
+
+
+def _concrete_scalar(value: Any, name: str) -> float | None:
+    """``float(value)`` if it is known at trace time, else None (a traced value)."""
+    if jnp.ndim(value) != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(value)}.")
+    if isinstance(value, jax.core.Tracer):
+        return None
+    return float(value)
+
+
+def check_positive(value: Any, name: str) -> None:
+    """Raises ValueError if ``value`` is known at trace time and not > 0 (NaN included)."""
+    v = _concrete_scalar(value, name)
+    if v is not None and not v > 0:
+        raise ValueError(f"{name} must be > 0, got {v}.")
+
+
+def check_nonnegative(value: Any, name: str) -> None:
+    """Raises ValueError if ``value`` is known at trace time and not >= 0 (NaN included)."""
+    v = _concrete_scalar(value, name)
+    if v is not None and not v >= 0:
+        raise ValueError(f"{name} must be >= 0, got {v}.")
+
+
+def check_in_range(value: Any, name: str, low: float, high: float) -> None:
+    """Raises ValueError if ``value`` is known at trace time and outside [low, high]."""
+    v = _concrete_scalar(value, name)
+    if v is not None and not low <= v <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {v}.")
+
+
+def l2_normalize(x: jax.Array) -> jax.Array:
+    """``x / max(||x||_2, NORM_EPS)`` along the last axis."""
+    sq = jnp.sum(x * x, axis=-1, keepdims=True)
+    return x * lax.rsqrt(jnp.maximum(sq, NORM_EPS**2))
+
+
+def safe_root(s: jax.Array, p: float) -> jax.Array:
+    """``s ** (1/p)`` for ``s >= 0`` with a zero (not NaN/inf) gradient at ``s == 0``."""
+    positive = s > 0
+    safe = jnp.where(positive, s, 1.0)
+    root = jnp.sqrt(safe) if p == 2 else safe ** (1.0 / p)
+    return jnp.where(positive, root, 0.0)
+
+
+# --- collectives ------------------------------------------------------------
+
+
+def axis_size(axis_name: Hashable | None) -> int:
+    """Number of devices along ``axis_name`` (1 when None). A static Python int."""
+    return 1 if axis_name is None else int(lax.axis_size(axis_name))
+
+
+def global_sum(x: jax.Array, axis_name: Hashable | None) -> jax.Array:
+    """Sum over the devices of ``axis_name`` (identity when None)."""
+    return x if axis_name is None else lax.psum(x, axis_name)
+
+
+def gather_rows(x: jax.Array, axis_name: Hashable | None) -> tuple[jax.Array, jax.Array | int]:
+    """All-gathers ``x`` along its first axis; returns (global rows, offset of local rows).
+
+    The transpose of the gather sends each device the gradient of the rows it
+    owns, summed over every device that used them.
+    """
+    if axis_name is None:
+        return x, 0
+    gathered = lax.all_gather(x, axis_name, axis=0, tiled=True)
+    return gathered, lax.axis_index(axis_name) * x.shape[0]
+
+
+def reduce_examples(
+    per_example: jax.Array,
+    reduction: str,
+    *,
+    axis_name: Hashable | None = None,
+    weights: jax.Array | None = None,
+) -> jax.Array:
+    """Applies ``reduction`` to per-example losses, over the global batch.
+
+    Args:
+      per_example: losses of this device's examples, any shape.
+      reduction: ``'mean'`` (weighted mean over all examples of all devices),
+        ``'sum'`` or ``'none'`` (returns ``per_example`` unchanged).
+      axis_name: devices to reduce over, or None.
+      weights: how many loss terms each entry stands for (0 excludes it from
+        the mean's denominator; its loss must then already be 0). The mean of
+        an all-zero weight vector is 0, never NaN.
+    """
+    if reduction == "none":
+        return per_example
+    total = global_sum(jnp.sum(per_example), axis_name)
+    if reduction == "sum":
+        return total
+    if weights is None:
+        count = per_example.size * axis_size(axis_name)
+    else:
+        count = jnp.maximum(global_sum(jnp.sum(weights), axis_name), 1)
+    return total / count

@@ -1,0 +1,39 @@
+"""Test set-up: 8 simulated CPU devices for every test, and seeded RNGs.
+
+XLA reads the device count once, when JAX first starts a backend, so it is set
+here, before anything imports JAX.
+"""
+
+import os
+import zlib
+
+_FLAG = "--xla_force_host_platform_device_count=8"
+if _FLAG not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _FLAG).strip()
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+N_DEVICES = 8
+
+
+def pytest_configure(config):
+    if jax.device_count() != N_DEVICES:
+        raise pytest.UsageError(
+            f"tests need {N_DEVICES} simulated devices, JAX sees {jax.device_count()}: "
+            "was JAX initialised before tests/conftest.py set XLA_FLAGS?"
+        )
+
+
+@pytest.fixture
+def rng(request) -> np.random.Generator:
+    """A NumPy generator seeded from the test's id: stable across runs and machines."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture
+def key(request) -> jax.Array:
+    """A JAX PRNG key seeded from the test's id."""
+    return jax.random.key(zlib.crc32(request.node.nodeid.encode()))
