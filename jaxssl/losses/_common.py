@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import PartitionSpec
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -116,6 +117,16 @@ def safe_root(s: jax.Array, p: float) -> jax.Array:
     return jnp.where(positive, root, 0.0)
 
 
+def bce_with_logits(x: jax.Array, t: jax.Array) -> jax.Array:
+    """Elementwise ``-t log σ(x) - (1-t) log(1-σ(x))``.
+
+    Written as ``max(x, 0) - t x + log1p(exp(-|x|))``: the equal form
+    ``softplus(x) - t x`` cancels catastrophically for large ``x`` with
+    ``t = 1`` (it gives 0 at x = 30 in float32, not 9.4e-14).
+    """
+    return jax.nn.relu(x) - t * x + jnp.log1p(jnp.exp(-jnp.abs(x)))
+
+
 # --- collectives ------------------------------------------------------------
 
 
@@ -129,13 +140,46 @@ def global_sum(x: jax.Array, axis_name: Hashable | None) -> jax.Array:
     return x if axis_name is None else lax.psum(x, axis_name)
 
 
+def _explicitly_sharded(x: jax.Array) -> bool:
+    """Whether ``x``'s type carries a sharding over an Explicit mesh axis.
+
+    That is the case under ``jax.jit`` with a mesh made by ``jax.make_mesh``
+    (whose axes are Explicit by default) and ``jax.set_mesh``. There, an op
+    whose output sharding would be ambiguous, such as rows against rows both
+    sharded over 'data', is an error instead of a choice left to XLA.
+    """
+    spec = getattr(getattr(jax.typeof(x), "sharding", None), "spec", None)
+    return spec is not None and any(entry is not None for entry in spec)
+
+
+def _replicated_spec(ndim: int) -> PartitionSpec:
+    return PartitionSpec(*([None] * ndim))
+
+
+def batch_contract(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a.T @ b``, contracting the batch axis ``[N, D1] x [N, D2] -> [D1, D2]``.
+
+    When the batch is explicitly sharded the result is asked for replicated:
+    XLA then multiplies locally and all-reduces the small D1 x D2 result.
+    """
+    if _explicitly_sharded(a) or _explicitly_sharded(b):
+        return jnp.matmul(a.T, b, out_sharding=_replicated_spec(2))
+    return a.T @ b
+
+
 def gather_rows(x: jax.Array, axis_name: Hashable | None) -> tuple[jax.Array, jax.Array | int]:
     """All-gathers ``x`` along its first axis; returns (global rows, offset of local rows).
 
     The transpose of the gather sends each device the gradient of the rows it
-    owns, summed over every device that used them.
+    owns, summed over every device that used them. Without ``axis_name`` the
+    rows are already global; if they are explicitly sharded they are
+    replicated here, so that anchors (sharded) against candidates (replicated)
+    has an unambiguous row-sharded result: the same all-gather that XLA inserts
+    on its own under Auto sharding.
     """
     if axis_name is None:
+        if _explicitly_sharded(x):
+            return jax.reshard(x, _replicated_spec(x.ndim)), 0
         return x, 0
     gathered = lax.all_gather(x, axis_name, axis=0, tiled=True)
     return gathered, lax.axis_index(axis_name) * x.shape[0]

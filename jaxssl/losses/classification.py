@@ -14,6 +14,7 @@ from jaxssl.losses._common import (
     REDUCTIONS,
     as_float,
     as_int,
+    bce_with_logits,
     check_choice,
     check_in_range,
     check_min_rank,
@@ -125,7 +126,9 @@ def softmax_cross_entropy(
             )
         target = labels.astype(x.dtype)
     else:
-        raise TypeError(f"labels must be integer indices or float probabilities, got {labels.dtype}.")
+        raise TypeError(
+            f"labels must be integer indices or float probabilities, got {labels.dtype}."
+        )
     if not (isinstance(label_smoothing, int | float) and label_smoothing == 0):
         target = (1.0 - label_smoothing) * target + label_smoothing / num_classes
     per_example = -jnp.sum(target * log_p, axis=-1)
@@ -143,9 +146,9 @@ def sigmoid_binary_cross_entropy(
     .. math::
 
         \ell = -t \log \sigma(x) - (1 - t) \log(1 - \sigma(x))
-             = \operatorname{softplus}(x) - t\,x
+             = \max(x, 0) - t\,x + \log(1 + e^{-|x|})
 
-    computed in the stable right-hand form.
+    computed in the right-hand form, exact in float32 for any logit.
 
     Args:
       logits: float logits, any shape.
@@ -170,7 +173,7 @@ def sigmoid_binary_cross_entropy(
     t = jnp.asarray(targets)
     check_same_shape(logits=x, targets=t)
     check_choice(reduction, "reduction", REDUCTIONS)
-    per_element = jax.nn.softplus(x) - t.astype(x.dtype) * x
+    per_element = bce_with_logits(x, t.astype(x.dtype))
     return reduce_examples(per_element, reduction)
 
 

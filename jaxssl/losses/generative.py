@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from jaxssl.losses._common import (
     REDUCTIONS,
     as_float,
+    bce_with_logits,
     check_choice,
     check_min_rank,
     check_nonnegative,
@@ -36,7 +37,8 @@ def gan_discriminator_loss(
     With :math:`r` the scores of real and :math:`f` of generated samples:
 
     * ``'bce'`` (Goodfellow et al. 2014):
-      :math:`-\log\sigma(r) - \log(1-\sigma(f)) = \operatorname{softplus}(-r) + \operatorname{softplus}(f)`
+      :math:`-\log\sigma(r) - \log(1-\sigma(f))`, computed as
+      :math:`\operatorname{softplus}(-r) + \operatorname{softplus}(f)`
     * ``'hinge'`` (Lim & Ye 2017; Miyato et al. 2018):
       :math:`\max(0, 1-r) + \max(0, 1+f)`
     * ``'least_squares'`` (LSGAN, Mao et al. 2017, targets a=0, b=1):
@@ -137,7 +139,7 @@ def _reconstruction_terms(recon, target, kind: str) -> jax.Array:
     t = t.astype(x.dtype)
     if kind == "mse":
         return (x - t) ** 2
-    return jax.nn.softplus(x) - t * x
+    return bce_with_logits(x, t)
 
 
 def reconstruction_loss(
@@ -153,7 +155,7 @@ def reconstruction_loss(
     Elementwise terms:
 
     * ``'mse'``: :math:`(\hat x - x)^2`, with ``recon`` the reconstruction.
-    * ``'bce_logits'``: :math:`\operatorname{softplus}(\hat x) - x \hat x`, the
+    * ``'bce_logits'``: :math:`-x \log\sigma(\hat x) - (1-x)\log(1-\sigma(\hat x))`, the
       Bernoulli negative log-likelihood with ``recon`` as logits and targets in [0, 1].
 
     Each example's terms are averaged (``feature_reduction='mean'``, the

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jaxssl.losses._common import (
     as_float,
     axis_size,
+    batch_contract,
     check_nonnegative,
     check_positive,
     check_rank,
@@ -104,7 +105,7 @@ def barlow_twins(
         var = global_sum(jnp.sum(zc * zc, axis=0), axis_name) / n
         return zc / jnp.sqrt(var + eps)
 
-    c = global_sum(standardise(z1).T @ standardise(z2), axis_name) / n
+    c = global_sum(batch_contract(standardise(z1), standardise(z2)), axis_name) / n
     diag = jnp.diagonal(c)
     on_diagonal = jnp.sum((1.0 - diag) ** 2)
     off_diagonal = jnp.sum(c * c) - jnp.sum(diag * diag)
@@ -192,7 +193,7 @@ def vicreg(
 
     def variance_and_covariance(z):
         zc = _centered(z, n, axis_name)
-        c = global_sum(zc.T @ zc, axis_name) / (n - 1)
+        c = global_sum(batch_contract(zc, zc), axis_name) / (n - 1)
         diag = jnp.diagonal(c)
         v = jnp.mean(jax.nn.relu(gamma - jnp.sqrt(diag + eps)))
         return v, (jnp.sum(c * c) - jnp.sum(diag * diag)) / d

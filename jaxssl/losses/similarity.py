@@ -30,7 +30,11 @@ def _cosine(x, y, name_x: str, name_y: str) -> jax.Array:
 
 
 def cosine_similarity_loss(x: jax.Array, y: jax.Array, *, reduction: str = "mean") -> jax.Array:
-    r"""One minus cosine similarity, :math:`\ell = 1 - \frac{x \cdot y}{\lVert x\rVert \lVert y\rVert}`.
+    r"""One minus cosine similarity, :math:`1 - \cos(x, y)`.
+
+    .. math::
+
+        \ell = 1 - \frac{x \cdot y}{\lVert x\rVert\,\lVert y\rVert}
 
     SimSiam's loss :math:`D(p, z) = -\cos(p, z)` is this minus 1; the constant
     changes no gradient and keeps the loss in [0, 2].

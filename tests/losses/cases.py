@@ -198,7 +198,9 @@ CASES = [
     Case(
         "masked_lm_loss",
         losses.masked_lm_loss,
-        lambda logits, targets, mask, **kw: ref.softmax_cross_entropy(logits, targets, where=mask, **kw),
+        lambda logits, targets, mask, **kw: ref.softmax_cross_entropy(
+            logits, targets, where=mask, **kw
+        ),
         lambda rng, n: (
             2 * _normal(rng, n, 5, 11),
             rng.integers(0, 11, (n, 5)).astype(np.int32),

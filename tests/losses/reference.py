@@ -125,8 +125,7 @@ def triplet_margin(a, pos, neg, margin, p, reduction="mean"):
     a, pos, neg = _f64(a), _f64(pos), _f64(neg)
     flat = a.reshape(-1, a.shape[-1]), pos.reshape(-1, a.shape[-1]), neg.reshape(-1, a.shape[-1])
     per = [
-        max(0.0, pnorm(x, y, p) - pnorm(x, z, p) + margin)
-        for x, y, z in zip(*flat, strict=True)
+        max(0.0, pnorm(x, y, p) - pnorm(x, z, p) + margin) for x, y, z in zip(*flat, strict=True)
     ]
     return _reduce(np.reshape(per, a.shape[:-1]), reduction)
 
@@ -155,9 +154,7 @@ def batch_triplet(z, labels, margin, mining, squared=False, reduction="mean"):
                     dn = min(farther) if farther else max(d(a, m) for m in negatives)
                     terms.append(max(0.0, d(a, p) - dn + margin))
             else:
-                terms = [
-                    max(0.0, d(a, p) - d(a, m) + margin) for p in positives for m in negatives
-                ]
+                terms = [max(0.0, d(a, p) - d(a, m) + margin) for p in positives for m in negatives]
         per_anchor.append(sum(terms))
         counts.append(len(terms))
     if reduction == "none":
@@ -217,7 +214,10 @@ def vicreg(z1, z2, sim, var, cov, gamma=1.0, eps=1e-4):
     def v_and_c(z):
         mu = [sum(z[b, j] for b in range(n)) / n for j in range(d)]
         c = [
-            [sum((z[b, i] - mu[i]) * (z[b, j] - mu[j]) for b in range(n)) / (n - 1) for j in range(d)]
+            [
+                sum((z[b, i] - mu[i]) * (z[b, j] - mu[j]) for b in range(n)) / (n - 1)
+                for j in range(d)
+            ]
             for i in range(d)
         ]
         v = sum(max(0.0, gamma - math.sqrt(c[j][j] + eps)) for j in range(d)) / d
