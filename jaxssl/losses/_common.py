@@ -53,6 +53,19 @@ def check_rank(x: jax.Array, name: str, rank: int, layout: str) -> None:
         raise ValueError(f"{name} must have shape {layout} (rank {rank}), got shape {x.shape}.")
 
 
+def labelled_embeddings(embeddings: Any, labels: Any) -> tuple[jax.Array, jax.Array]:
+    """Checks and returns ``([N, D] float embeddings, [N] integer labels)``."""
+    z = as_float(embeddings, "embeddings")
+    y = as_int(labels, "labels")
+    check_rank(z, "embeddings", 2, "[N, D]")
+    if y.shape != z.shape[:1]:
+        raise ValueError(
+            f"labels must have shape [N] = ({z.shape[0]},) to match embeddings {z.shape}, "
+            f"got shape {y.shape}."
+        )
+    return z, y
+
+
 def check_min_rank(x: jax.Array, name: str, rank: int, layout: str) -> None:
     """Raises ValueError unless ``x`` has at least ``rank`` dimensions."""
     if x.ndim < rank:
@@ -183,6 +196,11 @@ def gather_rows(x: jax.Array, axis_name: Hashable | None) -> tuple[jax.Array, ja
         return x, 0
     gathered = lax.all_gather(x, axis_name, axis=0, tiled=True)
     return gathered, lax.axis_index(axis_name) * x.shape[0]
+
+
+def self_mask(n_local: int, n_global: int, offset: jax.Array | int) -> jax.Array:
+    """``[n_local, n_global]`` boolean, True where a local row meets its own global column."""
+    return jnp.arange(n_global)[None, :] == (offset + jnp.arange(n_local))[:, None]
 
 
 def reduce_examples(

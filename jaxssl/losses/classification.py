@@ -76,7 +76,7 @@ def softmax_cross_entropy(
       labels: ``[...]`` integer class indices in ``[0, C)``, or ``[..., C]``
         float target probabilities.
       label_smoothing: :math:`\alpha \in [0, 1]`.
-      where: optional ``[...]`` boolean mask; positions where it is False get
+      where: optional ``[...]`` boolean (or 0/1 integer) mask; positions where it is False get
         loss 0 and are left out of the mean. A mask with no True gives 0.
       reduction: ``'mean'`` (over the positions kept by ``where``), ``'sum'``
         or ``'none'`` (shape ``[...]``).
@@ -198,7 +198,7 @@ def masked_lm_loss(
     Args:
       logits: ``[B, T, V]`` float logits.
       targets: ``[B, T]`` integer token ids.
-      mask: ``[B, T]`` boolean (or 0/1), True where a token was masked.
+      mask: ``[B, T]`` boolean (or 0/1 integers), True where a token was masked.
       reduction: ``'mean'`` over masked positions, ``'sum'``, or ``'none'``
         (``[B, T]``, 0 at unmasked positions).
       return_metrics: also return ``{'accuracy'}``: the fraction of masked

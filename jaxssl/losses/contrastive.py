@@ -35,7 +35,6 @@ from jaxssl.losses._common import (
     MASK_VALUE,
     REDUCTIONS,
     as_float,
-    as_int,
     axis_size,
     check_choice,
     check_positive,
@@ -44,7 +43,9 @@ from jaxssl.losses._common import (
     gather_rows,
     global_sum,
     l2_normalize,
+    labelled_embeddings,
     reduce_examples,
+    self_mask,
 )
 
 
@@ -75,11 +76,13 @@ def _ntxent_logits(
     anchors = jnp.concatenate([u, v], axis=0)
     candidates = jnp.concatenate([all_u, all_v], axis=0)
     logits = (anchors @ candidates.T) / jnp.asarray(temperature, anchors.dtype)
+    # Anchor rows [u; v] meet their own columns at offset and n_global + offset.
+    is_self = jnp.concatenate(
+        [self_mask(n, 2 * n_global, offset), self_mask(n, 2 * n_global, n_global + offset)]
+    )
     rows = offset + jnp.arange(n)
-    self_col = jnp.concatenate([rows, n_global + rows])
     pos_col = jnp.concatenate([n_global + rows, rows])
-    self_mask = jnp.arange(2 * n_global)[None, :] == self_col[:, None]
-    return jnp.where(self_mask, MASK_VALUE, logits), pos_col, self_mask
+    return jnp.where(is_self, MASK_VALUE, logits), pos_col, is_self
 
 
 def _take_columns(logits: jax.Array, cols: jax.Array) -> jax.Array:
@@ -189,7 +192,7 @@ def nt_xent(
     check_choice(reduction, "reduction", REDUCTIONS)
     n_global = _check_pairs(z1.shape[0], axis_name, "nt_xent")
 
-    logits, pos_col, self_mask = _ntxent_logits(z1, z2, temperature, axis_name)
+    logits, pos_col, is_self = _ntxent_logits(z1, z2, temperature, axis_name)
     pos_logit = _take_columns(logits, pos_col)
     per_anchor = jax.nn.logsumexp(logits, axis=1) - pos_logit
     n = z1.shape[0]
@@ -202,7 +205,7 @@ def nt_xent(
     metrics = _topk_accuracy(logits, pos_logit, (1, 5), axis_name)
     n_anchors = 2 * n_global
     pos_total = global_sum(jnp.sum(pos_logit), axis_name)
-    row_total = global_sum(jnp.sum(jnp.where(self_mask, 0.0, logits)), axis_name)
+    row_total = global_sum(jnp.sum(jnp.where(is_self, 0.0, logits)), axis_name)
     tau = jnp.asarray(temperature, logits.dtype)
     metrics["pos_sim"] = pos_total * tau / n_anchors
     metrics["neg_sim"] = (row_total - pos_total) * tau / (n_anchors * (n_anchors - 2))
@@ -404,14 +407,7 @@ def sup_con(
       >>> float(losses.sup_con(z, jnp.array([0, 0, 1, 1]), temperature=1.0))  # log(e + 2) - 1
       0.5514...
     """
-    z = as_float(embeddings, "embeddings")
-    y = as_int(labels, "labels")
-    check_rank(z, "embeddings", 2, "[N, D]")
-    if y.shape != z.shape[:1]:
-        raise ValueError(
-            f"labels must have shape [N] = ({z.shape[0]},) to match embeddings {z.shape}, "
-            f"got shape {y.shape}."
-        )
+    z, y = labelled_embeddings(embeddings, labels)
     check_positive(temperature, "temperature")
     check_choice(reduction, "reduction", REDUCTIONS)
 
@@ -419,10 +415,10 @@ def sup_con(
     all_z, offset = gather_rows(z, axis_name)
     all_y, _ = gather_rows(y, axis_name)
     logits = (z @ all_z.T) / jnp.asarray(temperature, z.dtype)
-    self_mask = jnp.arange(all_z.shape[0])[None, :] == (offset + jnp.arange(z.shape[0]))[:, None]
-    logits = jnp.where(self_mask, MASK_VALUE, logits)
+    is_self = self_mask(z.shape[0], all_z.shape[0], offset)
+    logits = jnp.where(is_self, MASK_VALUE, logits)
     log_prob = logits - jax.nn.logsumexp(logits, axis=1, keepdims=True)
-    positive = (y[:, None] == all_y[None, :]) & ~self_mask
+    positive = (y[:, None] == all_y[None, :]) & ~is_self
     n_pos = jnp.sum(positive, axis=1)
     has_pos = n_pos > 0
     per_anchor = -jnp.sum(jnp.where(positive, log_prob, 0.0), axis=1) / jnp.maximum(n_pos, 1)

@@ -14,15 +14,15 @@ import jax.numpy as jnp
 from jaxssl.losses._common import (
     REDUCTIONS,
     as_float,
-    as_int,
     check_choice,
     check_min_rank,
     check_nonnegative,
-    check_rank,
     check_same_shape,
     gather_rows,
+    labelled_embeddings,
     reduce_examples,
     safe_root,
+    self_mask,
 )
 
 MINING = ("hard", "semi-hard", "all")
@@ -170,14 +170,7 @@ def batch_triplet(
       >>> float(losses.batch_triplet(z, y, margin=1.0))  # (0.5 + 2.5 + 3 + 0.5) / 4
       1.625
     """
-    z = as_float(embeddings, "embeddings")
-    y = as_int(labels, "labels")
-    check_rank(z, "embeddings", 2, "[N, D]")
-    if y.shape != z.shape[:1]:
-        raise ValueError(
-            f"labels must have shape [N] = ({z.shape[0]},) to match embeddings {z.shape}, "
-            f"got shape {y.shape}."
-        )
+    z, y = labelled_embeddings(embeddings, labels)
     check_nonnegative(margin, "margin")
     check_choice(mining, "mining", MINING)
     check_choice(reduction, "reduction", REDUCTIONS)
@@ -185,7 +178,7 @@ def batch_triplet(
     all_z, offset = gather_rows(z, axis_name)
     all_y, _ = gather_rows(y, axis_name)
     d = _pairwise_distance(z, all_z, squared)  # [n, N]
-    is_self = jnp.arange(all_z.shape[0])[None, :] == (offset + jnp.arange(z.shape[0]))[:, None]
+    is_self = self_mask(z.shape[0], all_z.shape[0], offset)
     same = y[:, None] == all_y[None, :]
     pos = same & ~is_self
     neg = ~same

@@ -5,7 +5,7 @@ written once over this table, so every loss gets every check.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -25,7 +25,6 @@ class Case:
     float_args: tuple[int, ...] = (0, 1)  # positions of float inputs
     rtol: float = 2e-5
     atol: float = 1e-5
-    kw: dict = field(default_factory=dict)
 
 
 def _normal(rng, *shape):

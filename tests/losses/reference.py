@@ -232,10 +232,6 @@ def vicreg(z1, z2, sim, var, cov, gamma=1.0, eps=1e-4):
 # --- generative -----------------------------------------------------------------
 
 
-def _sigmoid(x):
-    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-
-
 def _log_sigmoid(x):
     # log σ(x) = -log(1 + e^{-x}), written for both signs without overflow.
     return -math.log1p(math.exp(-x)) if x >= 0 else x - math.log1p(math.exp(x))

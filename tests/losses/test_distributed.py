@@ -174,3 +174,21 @@ def test_input_gradient_semantics_documented_in_the_module(rng):
     for e, c, p in zip(exact, checked, pmapped, strict=True):
         np.testing.assert_allclose(c, e, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(np.reshape(p, e.shape), N_DEV * e, rtol=1e-5, atol=1e-7)
+
+
+def test_per_device_mean_then_pmean_under_shard_map_is_n_times_too_large(rng):
+    """The pitfall the module docstring warns about, shown so the warning stays true."""
+    x1, x2 = (jnp.asarray(rng.standard_normal((16, 4)), jnp.float32) for _ in range(2))
+    w = jnp.eye(4)
+    exact = jax.grad(lambda w: losses.nt_xent(x1 @ w, x2 @ w))(w)
+
+    def pitfall(w, a, b):
+        local = lambda w: jnp.mean(  # noqa: E731
+            losses.nt_xent(a @ w, b @ w, axis_name=AXIS, reduction="none")
+        )
+        return lax.pmean(jax.grad(local)(w), AXIS)
+
+    got = jax.jit(
+        jax.shard_map(pitfall, mesh=auto_mesh(), in_specs=(P(), P(AXIS), P(AXIS)), out_specs=P())
+    )(w, x1, x2)
+    np.testing.assert_allclose(got, N_DEV * exact, rtol=1e-4, atol=1e-6)
