@@ -32,8 +32,16 @@ def test_single_device_example_trains():
 
 
 def test_multi_device_example_prints_the_global_loss():
+    import jax
+
+    from jaxssl import losses
+
     printed = _run(EXAMPLES[1])
-    assert re.fullmatch(r"global loss \d+\.\d{4}\n", printed), printed
+    match = re.fullmatch(r"global loss (\d+\.\d{4})\n", printed)
+    assert match, printed
+    # The example's batch on one device (w is the identity there).
+    x1, x2 = (jax.random.normal(jax.random.key(i), (64, 32)) for i in (1, 2))
+    assert abs(float(match.group(1)) - float(losses.nt_xent(x1, x2))) <= 5e-5
 
 
 def test_quickstart_file_is_the_readme_example():
