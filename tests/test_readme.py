@@ -41,7 +41,9 @@ def test_multi_device_example_prints_the_global_loss():
     assert match, printed
     # The example's batch on one device (w is the identity there).
     x1, x2 = (jax.random.normal(jax.random.key(i), (64, 32)) for i in (1, 2))
-    assert abs(float(match.group(1)) - float(losses.nt_xent(x1, x2))) <= 5e-5
+    # Printed to 4 decimals (error <= 5e-5) plus float32 summation order across
+    # 8 devices versus one (~1e-6): 6e-5 bounds both.
+    assert abs(float(match.group(1)) - float(losses.nt_xent(x1, x2))) <= 6e-5
 
 
 def test_quickstart_file_is_the_readme_example():
