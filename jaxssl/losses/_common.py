@@ -53,6 +53,16 @@ def check_rank(x: jax.Array, name: str, rank: int, layout: str) -> None:
         raise ValueError(f"{name} must have shape {layout} (rank {rank}), got shape {x.shape}.")
 
 
+def embedding_pair(z1: Any, z2: Any, name1: str, name2: str) -> tuple[jax.Array, jax.Array]:
+    """Checks and returns two ``[N, D]`` float arrays of one shape, in a common dtype."""
+    z1, z2 = as_float(z1, name1), as_float(z2, name2)
+    check_rank(z1, name1, 2, "[N, D]")
+    check_rank(z2, name2, 2, "[N, D]")
+    check_same_shape(**{name1: z1, name2: z2})
+    dtype = jnp.promote_types(z1.dtype, z2.dtype)
+    return z1.astype(dtype), z2.astype(dtype)
+
+
 def labelled_embeddings(embeddings: Any, labels: Any) -> tuple[jax.Array, jax.Array]:
     """Checks and returns ``([N, D] float embeddings, [N] integer labels)``."""
     z = as_float(embeddings, "embeddings")

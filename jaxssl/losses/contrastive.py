@@ -39,7 +39,7 @@ from jaxssl.losses._common import (
     check_choice,
     check_positive,
     check_rank,
-    check_same_shape,
+    embedding_pair,
     gather_rows,
     global_sum,
     l2_normalize,
@@ -47,15 +47,6 @@ from jaxssl.losses._common import (
     reduce_examples,
     self_mask,
 )
-
-
-def _embedding_pair(z1, z2, name1: str, name2: str) -> tuple[jax.Array, jax.Array]:
-    z1, z2 = as_float(z1, name1), as_float(z2, name2)
-    check_rank(z1, name1, 2, "[N, D]")
-    check_rank(z2, name2, 2, "[N, D]")
-    check_same_shape(**{name1: z1, name2: z2})
-    dtype = jnp.promote_types(z1.dtype, z2.dtype)
-    return z1.astype(dtype), z2.astype(dtype)
 
 
 def _ntxent_logits(
@@ -187,7 +178,7 @@ def nt_xent(
       >>> float(losses.nt_xent(z, z))   # log(2N - 1) = log(7)
       1.9459...
     """
-    z1, z2 = _embedding_pair(z1, z2, "z1", "z2")
+    z1, z2 = embedding_pair(z1, z2, "z1", "z2")
     check_positive(temperature, "temperature")
     check_choice(reduction, "reduction", REDUCTIONS)
     n_global = _check_pairs(z1.shape[0], axis_name, "nt_xent")
@@ -250,7 +241,7 @@ def contrastive_accuracy(
       {'top1': Array(1., dtype=float32)}
     """
     ks = _check_top_k(top_k)
-    z1, z2 = _embedding_pair(z1, z2, "z1", "z2")
+    z1, z2 = embedding_pair(z1, z2, "z1", "z2")
     _check_pairs(z1.shape[0], axis_name, "contrastive_accuracy")
     logits, pos_col, _ = _ntxent_logits(z1, z2, 1.0, axis_name)
     logits = lax.stop_gradient(logits)
@@ -317,7 +308,7 @@ def info_nce(
       >>> float(losses.info_nce(q, q, temperature=1.0))  # -log(e / (e + 3))
       0.7436...
     """
-    q, k = _embedding_pair(queries, keys, "queries", "keys")
+    q, k = embedding_pair(queries, keys, "queries", "keys")
     check_positive(temperature, "temperature")
     check_choice(reduction, "reduction", REDUCTIONS)
     n_negatives = (q.shape[0] * axis_size(axis_name) - 1) if in_batch_negatives else 0

@@ -15,30 +15,24 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.losses._common import (
-    as_float,
     axis_size,
     batch_contract,
     check_nonnegative,
     check_positive,
-    check_rank,
-    check_same_shape,
+    embedding_pair,
     global_sum,
 )
 
 
 def _views(z1, z2, fn: str, axis_name: Hashable | None) -> tuple[jax.Array, jax.Array, int]:
-    z1, z2 = as_float(z1, "z1"), as_float(z2, "z2")
-    check_rank(z1, "z1", 2, "[N, D]")
-    check_rank(z2, "z2", 2, "[N, D]")
-    check_same_shape(z1=z1, z2=z2)
+    z1, z2 = embedding_pair(z1, z2, "z1", "z2")
     n_global = z1.shape[0] * axis_size(axis_name)
     if n_global < 2:
         raise ValueError(
             f"{fn} needs batch statistics over at least 2 examples; got z1 and z2 "
             f"with a global batch of N={n_global}."
         )
-    dtype = jnp.promote_types(z1.dtype, z2.dtype)
-    return z1.astype(dtype), z2.astype(dtype), n_global
+    return z1, z2, n_global
 
 
 def _centered(z: jax.Array, n: int, axis_name: Hashable | None) -> jax.Array:
