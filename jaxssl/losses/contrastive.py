@@ -20,7 +20,25 @@ device's copy and is ``n_devices`` times the exact one, which the ``pmean``
 divides back out. Under ``shard_map`` with ``check_vma=True`` the gradient is
 exact on every device already and the ``pmean`` changes nothing.) Do not
 differentiate a per-device ``reduction='none'`` mean under ``shard_map`` and
-then ``pmean``: there that gradient is ``n_devices`` times too large.
+then ``pmean``: there that gradient is ``n_devices`` times too large. The
+recipe, in a data-parallel step::
+
+    def step(params, x1, x2):  # x1, x2: this device's rows
+        def loss_fn(p):
+            z1, z2 = model.apply(p, x1), model.apply(p, x2)
+            return losses.nt_xent(z1, z2, axis_name="data")  # global-batch mean
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        return loss, lax.pmean(grads, "data")  # exact under pmap and shard_map
+
+    jax.shard_map(step, mesh=mesh, in_specs=(P(), P("data"), P("data")),
+                  out_specs=(P(), P()))
+
+**Very large batches.** ``nt_xent``, ``info_nce`` and ``contrastive_accuracy``
+take ``chunk_size``: the candidates are then visited that many at a time and
+the ``[2N, 2N]`` logits matrix never exists, in the forward or the backward
+pass (see :func:`nt_xent`). It combines with ``axis_name`` and with sharded
+``jit``.
 """
 
 from __future__ import annotations
@@ -31,6 +49,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxssl.losses._blockwise import blockwise_logsumexp
 from jaxssl.losses._common import (
     MASK_VALUE,
     REDUCTIONS,
@@ -59,21 +78,66 @@ def _ntxent_logits(
     ``[all view-1 embeddings; all view-2 embeddings]`` in global order; each
     anchor's own column holds ``MASK_VALUE``.
     """
+    anchors, candidates, self_col, pos_col = _ntxent_rows(z1, z2, axis_name)
+    logits = (anchors @ candidates.T) / jnp.asarray(temperature, anchors.dtype)
+    is_self = jnp.arange(candidates.shape[0])[None, :] == self_col[:, None]
+    return jnp.where(is_self, MASK_VALUE, logits), pos_col, is_self
+
+
+def _ntxent_rows(z1, z2, axis_name):
+    """Normalised anchors ``[2n, D]``, candidates ``[2N, D]``, own and positive columns ``[2n]``."""
     n = z1.shape[0]
     u, v = l2_normalize(z1), l2_normalize(z2)
     all_u, offset = gather_rows(u, axis_name)
     all_v, _ = gather_rows(v, axis_name)
     n_global = all_u.shape[0]
-    anchors = jnp.concatenate([u, v], axis=0)
-    candidates = jnp.concatenate([all_u, all_v], axis=0)
-    logits = (anchors @ candidates.T) / jnp.asarray(temperature, anchors.dtype)
-    # Anchor rows [u; v] meet their own columns at offset and n_global + offset.
-    is_self = jnp.concatenate(
-        [self_mask(n, 2 * n_global, offset), self_mask(n, 2 * n_global, n_global + offset)]
-    )
     rows = offset + jnp.arange(n)
+    # Anchor rows [u; v] meet their own columns at offset and n_global + offset.
+    self_col = jnp.concatenate([rows, n_global + rows])
     pos_col = jnp.concatenate([n_global + rows, rows])
-    return jnp.where(is_self, MASK_VALUE, logits), pos_col, is_self
+    anchors = jnp.concatenate([u, v], axis=0)
+    return anchors, jnp.concatenate([all_u, all_v], axis=0), self_col, pos_col
+
+
+def _ntxent_terms(z1, z2, temperature, axis_name, chunk_size, with_stats):
+    """Per-anchor NT-Xent ``[2n]``, positive logits ``[2n]``, and ranks and row sums.
+
+    Ranks and row sums are None unless ``with_stats``. The rank of an anchor
+    is the number of candidates scoring strictly higher than its positive; the
+    row sum adds all its logits but its own column.
+    Dense: one ``[2n, 2N]`` logits matrix. Chunked: blockwise, see
+    :mod:`jaxssl.losses._blockwise`.
+    """
+    if chunk_size is None:
+        logits, pos_col, is_self = _ntxent_logits(z1, z2, temperature, axis_name)
+        pos_logit = _take_columns(logits, pos_col)
+        per_anchor = jax.nn.logsumexp(logits, axis=1) - pos_logit
+        if not with_stats:
+            return per_anchor, pos_logit, None, None
+        logits, pos_logit = lax.stop_gradient(logits), lax.stop_gradient(pos_logit)
+        # Rank = candidates scoring strictly higher: one comparison pass over
+        # logits already computed, no sort; ties count in the positive's favour.
+        rank = jnp.sum(logits > pos_logit[:, None], axis=1)
+        return per_anchor, pos_logit, rank, jnp.sum(jnp.where(is_self, 0.0, logits), axis=1)
+    anchors, candidates, self_col, pos_col = _ntxent_rows(z1, z2, axis_name)
+    tau = jnp.asarray(temperature, anchors.dtype)
+    n = z1.shape[0]
+    pos_logit = jnp.sum(anchors * jnp.concatenate([anchors[n:], anchors[:n]]), axis=1) / tau
+    lse, rank, row_sum = blockwise_logsumexp(
+        anchors / tau,
+        candidates,
+        chunk_size=chunk_size,
+        excluded=self_col,
+        positive=(pos_logit, pos_col) if with_stats else None,
+    )
+    return lse - pos_logit, pos_logit, rank, row_sum
+
+
+def _check_chunk_size(chunk_size) -> None:
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
+        raise ValueError(f"chunk_size must be None or a positive int, got {chunk_size!r}.")
 
 
 def _take_columns(logits: jax.Array, cols: jax.Array) -> jax.Array:
@@ -81,13 +145,10 @@ def _take_columns(logits: jax.Array, cols: jax.Array) -> jax.Array:
 
 
 def _topk_accuracy(
-    logits: jax.Array, pos_logit: jax.Array, top_k: Sequence[int], axis_name: Hashable | None
+    rank: jax.Array, top_k: Sequence[int], axis_name: Hashable | None
 ) -> dict[str, jax.Array]:
-    # Rank of the positive = number of candidates scoring strictly higher, so
-    # this is one comparison pass over logits already computed, with no sort.
-    # Ties count in the positive's favour.
-    rank = jnp.sum(logits > pos_logit[:, None], axis=1)
-    n_anchors = logits.shape[0] * axis_size(axis_name)
+    """Fraction of anchors, over the global batch, whose positive ranks below each k."""
+    n_anchors = rank.shape[0] * axis_size(axis_name)
     return {f"top{k}": global_sum(jnp.sum(rank < k), axis_name) / n_anchors for k in top_k}
 
 
@@ -116,6 +177,7 @@ def nt_xent(
     axis_name: Hashable | None = None,
     reduction: str = "mean",
     return_metrics: bool = False,
+    chunk_size: int | None = None,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
     r"""NT-Xent, SimCLR's normalised temperature-scaled cross-entropy.
 
@@ -156,7 +218,18 @@ def nt_xent(
         pass, no gradient), ``top1``/``top5`` contrastive accuracy (fraction
         of the 2N anchors whose positive outranks all but k-1 candidates; ties
         count as correct), ``pos_sim`` (mean cosine of positive pairs) and
-        ``neg_sim`` (mean cosine of negative pairs).
+        ``neg_sim`` (mean cosine of negative pairs). With ``chunk_size`` they
+        come from the same blocks as the loss.
+      chunk_size: ``None`` (default) builds the ``[2N, 2N]`` logits matrix.
+        An int K computes each anchor's log-sum-exp over the candidates K at a
+        time (running max and running sum) with a custom VJP that recomputes
+        the blocks in the backward pass: extra memory ``O(N*K + N*D)`` instead
+        of ``O(N^2)``, for about one more ``N x N x D`` product of compute. K
+        need not divide 2N (the last block is padded and masked); 512 to 4096
+        suits most accelerators. Under ``axis_name`` each device scans its own
+        anchors against the gathered ``[2N, D]`` candidates; under ``jit``
+        with row-sharded inputs each device keeps its rows of every block.
+        Values and gradients equal the dense path to float32 rounding.
 
     Returns:
       The loss (float32, or float64 for float64 inputs), and with
@@ -165,7 +238,8 @@ def nt_xent(
     Raises:
       TypeError: non-float embeddings.
       ValueError: shapes that differ or are not rank 2, ``temperature <= 0``,
-        fewer than 2 pairs in the global batch, unknown ``reduction``.
+        fewer than 2 pairs in the global batch, unknown ``reduction``,
+        ``chunk_size`` not a positive int.
 
     References:
       Chen et al., "A Simple Framework for Contrastive Learning of Visual
@@ -181,23 +255,24 @@ def nt_xent(
     z1, z2 = embedding_pair(z1, z2, "z1", "z2")
     check_positive(temperature, "temperature")
     check_choice(reduction, "reduction", REDUCTIONS)
+    _check_chunk_size(chunk_size)
     n_global = _check_pairs(z1.shape[0], axis_name, "nt_xent")
 
-    logits, pos_col, is_self = _ntxent_logits(z1, z2, temperature, axis_name)
-    pos_logit = _take_columns(logits, pos_col)
-    per_anchor = jax.nn.logsumexp(logits, axis=1) - pos_logit
+    per_anchor, pos_logit, rank, row_sum = _ntxent_terms(
+        z1, z2, temperature, axis_name, chunk_size, return_metrics
+    )
     n = z1.shape[0]
     per_example = 0.5 * (per_anchor[:n] + per_anchor[n:])
     loss = reduce_examples(per_example, reduction, axis_name=axis_name)
     if not return_metrics:
         return loss
 
-    logits, pos_logit = lax.stop_gradient(logits), lax.stop_gradient(pos_logit)
-    metrics = _topk_accuracy(logits, pos_logit, (1, 5), axis_name)
+    pos_logit = lax.stop_gradient(pos_logit)
+    metrics = _topk_accuracy(rank, (1, 5), axis_name)
     n_anchors = 2 * n_global
     pos_total = global_sum(jnp.sum(pos_logit), axis_name)
-    row_total = global_sum(jnp.sum(jnp.where(is_self, 0.0, logits)), axis_name)
-    tau = jnp.asarray(temperature, logits.dtype)
+    row_total = global_sum(jnp.sum(row_sum), axis_name)
+    tau = jnp.asarray(temperature, pos_logit.dtype)
     metrics["pos_sim"] = pos_total * tau / n_anchors
     metrics["neg_sim"] = (row_total - pos_total) * tau / (n_anchors * (n_anchors - 2))
     return loss, metrics
@@ -209,6 +284,7 @@ def contrastive_accuracy(
     *,
     top_k: int | Sequence[int] = (1, 5),
     axis_name: Hashable | None = None,
+    chunk_size: int | None = None,
 ) -> dict[str, jax.Array]:
     r"""Top-k contrastive accuracy: does each anchor find its own positive?
 
@@ -225,6 +301,8 @@ def contrastive_accuracy(
       z2: ``[N, D]`` second-view embeddings.
       top_k: an int or a sequence of ints >= 1; k >= 2N-1 is trivially 1.
       axis_name: as in :func:`nt_xent`; accuracy is then over the global batch.
+      chunk_size: as in :func:`nt_xent`: rank the candidates this many at a
+        time, without the ``[2N, 2N]`` similarity matrix.
 
     Returns:
       ``{'top1': ..., 'top5': ...}`` (one ``'top{k}'`` entry per k), float
@@ -242,10 +320,11 @@ def contrastive_accuracy(
     """
     ks = _check_top_k(top_k)
     z1, z2 = embedding_pair(z1, z2, "z1", "z2")
+    _check_chunk_size(chunk_size)
     _check_pairs(z1.shape[0], axis_name, "contrastive_accuracy")
-    logits, pos_col, _ = _ntxent_logits(z1, z2, 1.0, axis_name)
-    logits = lax.stop_gradient(logits)
-    return _topk_accuracy(logits, _take_columns(logits, pos_col), ks, axis_name)
+    z1, z2 = lax.stop_gradient(z1), lax.stop_gradient(z2)
+    _, _, rank, _ = _ntxent_terms(z1, z2, 1.0, axis_name, chunk_size, with_stats=True)
+    return _topk_accuracy(rank, ks, axis_name)
 
 
 def info_nce(
@@ -257,6 +336,7 @@ def info_nce(
     in_batch_negatives: bool = True,
     axis_name: Hashable | None = None,
     reduction: str = "mean",
+    chunk_size: int | None = None,
 ) -> jax.Array:
     r"""InfoNCE: each query against its key, the batch's other keys and extra negatives.
 
@@ -287,6 +367,8 @@ def info_nce(
       axis_name: as in :func:`nt_xent`: keys are gathered from every device.
       reduction: ``'mean'``, ``'sum'`` or ``'none'`` (``[N]``, this
         device's queries).
+      chunk_size: as in :func:`nt_xent`: visit the keys and negatives this
+        many at a time; memory ``O(N*chunk_size)`` instead of ``O(N*(N+M))``.
 
     Returns:
       The loss, float32 (float64 for float64 inputs).
@@ -311,6 +393,7 @@ def info_nce(
     q, k = embedding_pair(queries, keys, "queries", "keys")
     check_positive(temperature, "temperature")
     check_choice(reduction, "reduction", REDUCTIONS)
+    _check_chunk_size(chunk_size)
     n_negatives = (q.shape[0] * axis_size(axis_name) - 1) if in_batch_negatives else 0
     if negatives is not None:
         negatives = as_float(negatives, "negatives")
@@ -329,6 +412,13 @@ def info_nce(
 
     q, k = l2_normalize(q), l2_normalize(k)
     tau = jnp.asarray(temperature, q.dtype)
+    if negatives is not None:
+        negatives = l2_normalize(negatives.astype(q.dtype))
+    if chunk_size is not None:
+        per_example = _info_nce_chunked(
+            q, k, negatives, tau, in_batch_negatives, axis_name, chunk_size
+        )
+        return reduce_examples(per_example, reduction, axis_name=axis_name)
     if in_batch_negatives:
         all_k, offset = gather_rows(k, axis_name)
         scores = [(q @ all_k.T) / tau]
@@ -337,10 +427,24 @@ def info_nce(
         pos_logit = jnp.sum(q * k, axis=-1) / tau
         scores = [pos_logit[:, None]]
     if negatives is not None:
-        scores.append((q @ l2_normalize(negatives.astype(q.dtype)).T) / tau)
+        scores.append((q @ negatives.T) / tau)
     logits = jnp.concatenate(scores, axis=1)
     per_example = jax.nn.logsumexp(logits, axis=1) - pos_logit
     return reduce_examples(per_example, reduction, axis_name=axis_name)
+
+
+def _info_nce_chunked(q, k, negatives, tau, in_batch_negatives, axis_name, chunk_size):
+    """Per-query InfoNCE with the candidates visited ``chunk_size`` at a time."""
+    pos_logit = jnp.sum(q * k, axis=-1) / tau
+    candidates = []
+    if in_batch_negatives:
+        candidates.append(gather_rows(k, axis_name)[0])
+    if negatives is not None:
+        candidates.append(negatives)
+    lse, _, _ = blockwise_logsumexp(q / tau, jnp.concatenate(candidates), chunk_size=chunk_size)
+    if not in_batch_negatives:  # the positive is not among the candidates: add it
+        lse = jnp.logaddexp(lse, pos_logit)
+    return lse - pos_logit
 
 
 def sup_con(

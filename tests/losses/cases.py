@@ -63,6 +63,23 @@ CASES = [
         _pair(8),
         cross_example=True,
     ),
+    # Blockwise forms: K=3 divides none of the tested candidate counts
+    # (2N = 4, 10, 32 for NT-Xent; N = 2, 5, 16 for InfoNCE), so the padded
+    # last block is exercised everywhere, multi-device included.
+    Case(
+        "nt_xent_chunked",
+        partial(losses.nt_xent, temperature=0.5, chunk_size=3),
+        partial(ref.nt_xent, temperature=0.5),
+        _pair(8),
+        cross_example=True,
+    ),
+    Case(
+        "info_nce_chunked",
+        partial(losses.info_nce, temperature=0.2, chunk_size=3),
+        partial(ref.info_nce, temperature=0.2),
+        _pair(8),
+        cross_example=True,
+    ),
     Case(
         "sup_con",
         partial(losses.sup_con, temperature=0.3),

@@ -1,0 +1,198 @@
+"""NT-Xent at large batch: jaxssl dense vs jaxssl chunked vs optax.losses.ntxent.
+
+For each batch size N (pairs; the loss sees 2N anchors) and D-dimensional
+embeddings, it measures forward + backward (gradient w.r.t. both views) under
+``jax.jit``:
+
+* ``time_ms``: median wall time of ``--repeats`` calls after ``--warmup`` calls,
+  each synchronised with ``block_until_ready``;
+* ``temp_mib``: the compiled program's temporary memory
+  (``jit(f).lower(...).compile().memory_analysis().temp_size_in_bytes``), a
+  compile-time figure that needs no run;
+* ``peak_mib`` (GPU/TPU only): the device's ``peak_bytes_in_use`` in a fresh
+  process that ran only this case.
+
+Every case runs in its own subprocess, so peaks do not mix and a case that runs
+out of memory becomes a row saying so instead of ending the script. Cases whose
+compiled temporary memory exceeds ``--max-temp-gib`` are compiled but not run.
+
+Usage::
+
+    python benchmarks/bench_losses.py                     # CPU defaults
+    python benchmarks/bench_losses.py --sizes 1024 4096 16384 65536 --chunks 1024 4096
+
+It prints a markdown table and writes JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+IMPLS = ("jaxssl_dense", "jaxssl_chunked", "optax")
+
+
+def _loss_fn(impl: str, chunk_size: int | None, temperature: float):
+    import jax.numpy as jnp
+
+    from jaxssl import losses
+
+    if impl == "optax":
+        import optax
+
+        def loss(z1, z2):
+            n = z1.shape[0]
+            labels = jnp.concatenate([jnp.arange(n), jnp.arange(n)])
+            return optax.losses.ntxent(jnp.concatenate([z1, z2]), labels, temperature)
+
+        return loss
+    return lambda z1, z2: losses.nt_xent(z1, z2, temperature=temperature, chunk_size=chunk_size)
+
+
+def run_case(impl: str, n: int, dim: int, chunk_size: int | None, args) -> dict:
+    """Measures one case in this process; returns one result row."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    device = jax.devices()[0]
+    row = {"impl": impl, "n": n, "dim": dim, "chunk_size": chunk_size}
+    step = jax.jit(jax.value_and_grad(_loss_fn(impl, chunk_size, args.temperature), argnums=(0, 1)))
+    spec = jax.ShapeDtypeStruct((n, dim), jnp.float32)
+    compiled = step.lower(spec, spec).compile()
+    temp = compiled.memory_analysis().temp_size_in_bytes
+    row["temp_mib"] = temp / 2**20
+    if temp > args.max_temp_gib * 2**30:
+        row["status"] = f"not run: temp > {args.max_temp_gib} GiB"
+        return row
+    rng = np.random.default_rng(0)
+    z1 = jax.device_put(rng.standard_normal((n, dim), np.float32))
+    z2 = jax.device_put(rng.standard_normal((n, dim), np.float32))
+    for _ in range(args.warmup):
+        jax.block_until_ready(compiled(z1, z2))
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(z1, z2))
+        times.append(time.perf_counter() - start)
+    row["time_ms"] = 1e3 * statistics.median(times)
+    stats = device.memory_stats() if device.platform != "cpu" else None
+    if stats and "peak_bytes_in_use" in stats:
+        row["peak_mib"] = stats["peak_bytes_in_use"] / 2**20
+    row["status"] = "ok"
+    return row
+
+
+def _subprocess_case(impl, n, chunk_size, args) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--one",
+        impl,
+        str(n),
+        str(chunk_size or 0),
+        "--dim",
+        str(args.dim),
+        "--warmup",
+        str(args.warmup),
+        "--repeats",
+        str(args.repeats),
+        "--max-temp-gib",
+        str(args.max_temp_gib),
+        "--temperature",
+        str(args.temperature),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode == 0:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    err = proc.stderr.strip().splitlines()
+    oom = "RESOURCE_EXHAUSTED" in proc.stderr or "out of memory" in proc.stderr.lower()
+    return {
+        "impl": impl,
+        "n": n,
+        "dim": args.dim,
+        "chunk_size": chunk_size,
+        "status": "out of memory" if oom else f"failed: {err[-1] if err else proc.returncode}",
+    }
+
+
+def _fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def markdown(rows: list[dict], device: str) -> str:
+    """The result rows as a markdown table, with ratios to jaxssl dense at the same N."""
+    dense = {r["n"]: r for r in rows if r["impl"] == "jaxssl_dense"}
+    lines = [
+        f"NT-Xent forward+backward, D={rows[0]['dim']}, float32, {device}",
+        "",
+        "| N | impl | K | time ms | vs dense | temp MiB | temp vs dense | peak MiB | status |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        ref = dense.get(r["n"], {})
+        t_ratio = r["time_ms"] / ref["time_ms"] if "time_ms" in r and "time_ms" in ref else None
+        m_ratio = r["temp_mib"] / ref["temp_mib"] if "temp_mib" in r and "temp_mib" in ref else None
+        lines.append(
+            f"| {r['n']} | {r['impl']} | {r['chunk_size'] or '-'} | "
+            f"{_fmt(r.get('time_ms'), '.1f')} | {_fmt(t_ratio, '.2f')} | "
+            f"{_fmt(r.get('temp_mib'), '.1f')} | {_fmt(m_ratio, '.3f')} | "
+            f"{_fmt(r.get('peak_mib'), '.0f')} | {r['status']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    """Runs the benchmark; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 4096, 16384])
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--chunks", type=int, nargs="+", default=[256, 1024])
+    parser.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS))
+    parser.add_argument("--temperature", type=float, default=0.1)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--max-temp-gib",
+        type=float,
+        default=10.0,
+        help="compile but do not run cases whose temporary memory exceeds this",
+    )
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_losses.json"))
+    parser.add_argument("--one", nargs=3, metavar=("IMPL", "N", "K"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.one:
+        impl, n, k = args.one[0], int(args.one[1]), int(args.one[2]) or None
+        print(json.dumps(run_case(impl, n, args.dim, k, args)))
+        return
+
+    import jax
+
+    device = f"{jax.devices()[0].device_kind} ({jax.devices()[0].platform}), jax {jax.__version__}"
+    if jax.devices()[0].platform == "cpu":
+        device += f", {platform.processor() or platform.machine()}"
+    cases = []
+    for n in args.sizes:
+        for impl in args.impls:
+            chunks = args.chunks if impl == "jaxssl_chunked" else [None]
+            cases += [(impl, n, k) for k in chunks]
+    rows = []
+    for impl, n, k in cases:
+        print(f"running {impl} N={n} K={k or '-'} ...", file=sys.stderr, flush=True)
+        rows.append(_subprocess_case(impl, n, k, args))
+    table = markdown(rows, device)
+    print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"device": device, "rows": rows}, indent=2) + "\n")
+    print(f"\nwrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
