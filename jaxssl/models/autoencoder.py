@@ -1,0 +1,145 @@
+"""Convolutional autoencoder and VAE (Kingma & Welling 2014) for small images.
+
+Both decoders return logits: pair them with
+``losses.reconstruction_loss(..., kind='bce_logits')`` (or
+``losses.vae_elbo``) on images scaled to [0, 1], and apply ``jax.nn.sigmoid``
+to see images. Height and width must be divisible by ``2 ** len(features)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def _check_divisible(x, n_down: int) -> None:
+    f = 2**n_down
+    if x.ndim != 4 or x.shape[1] % f or x.shape[2] % f:
+        raise ValueError(
+            f"images must have shape [B, H, W, C] with H and W divisible by {f} "
+            f"(2 ** len(features)), got shape {x.shape}."
+        )
+
+
+class _ConvEncoder(nn.Module):
+    features: Sequence[int]
+    dtype: Any
+    param_dtype: Any
+
+    @nn.compact
+    def __call__(self, x):
+        for width in self.features:
+            x = nn.Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype)(x)
+            x = nn.max_pool(nn.relu(x), (2, 2), strides=(2, 2))
+        return x
+
+
+class _ConvDecoder(nn.Module):
+    features: Sequence[int]  # encoder widths; walked back in reverse
+    channels: int
+    dtype: Any
+    param_dtype: Any
+
+    @nn.compact
+    def __call__(self, x):
+        kw = {"dtype": self.dtype, "param_dtype": self.param_dtype}
+        for width in reversed(self.features):
+            x = nn.relu(nn.ConvTranspose(width, (3, 3), strides=(2, 2), **kw)(x))
+        return nn.Conv(self.channels, (3, 3), **kw)(x)
+
+
+class ConvAutoencoder(nn.Module):
+    """Conv+ReLU+MaxPool encoder, transposed-conv decoder, logits out.
+
+    Attributes:
+      features: encoder widths, each halving the resolution.
+      dtype: computation dtype.
+      param_dtype: parameter dtype.
+    """
+
+    features: Sequence[int] = (32, 64)
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    def setup(self):  # noqa: D102
+        self.encoder = _ConvEncoder(self.features, self.dtype, self.param_dtype)
+
+    def encode(self, x):
+        """Images ``[B, H, W, C]`` -> codes ``[B, H/2^k, W/2^k, features[-1]]``."""
+        _check_divisible(x, len(self.features))
+        return self.encoder(jnp.asarray(x, self.dtype))
+
+    @nn.compact
+    def __call__(self, x, train: bool = False):
+        """Images -> reconstruction logits of the same shape; ``train`` is unused."""
+        del train
+        decoder = _ConvDecoder(
+            self.features, x.shape[-1], self.dtype, self.param_dtype, name="decoder"
+        )
+        return decoder(self.encode(x))
+
+
+class ConvVAE(nn.Module):
+    r"""Convolutional VAE: encoder -> (mean, log-variance) -> reparameterised z -> decoder.
+
+    ``__call__(x, rng)`` draws :math:`z = \mu + \sigma \odot \epsilon`,
+    :math:`\epsilon \sim N(0, I)` from the explicit ``rng`` and returns
+    ``(logits, mean, logvar)``; :meth:`decode` maps latents to image logits
+    (for sampling, decode ``z ~ N(0, I)``).
+
+    Attributes:
+      image_shape: ``(H, W, C)`` of the images (the decoder needs it to sample).
+      latent_dim: size of z.
+      features: encoder widths, each halving the resolution.
+      dtype: computation dtype.
+      param_dtype: parameter dtype.
+    """
+
+    image_shape: Sequence[int]
+    latent_dim: int = 16
+    features: Sequence[int] = (32, 64)
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    def setup(self):  # noqa: D102
+        h, w, c = self.image_shape
+        _check_divisible(jnp.zeros((1, h, w, c)), len(self.features))
+        kw = {"dtype": self.dtype, "param_dtype": self.param_dtype}
+        self._code_shape = (h // 2 ** len(self.features), w // 2 ** len(self.features))
+        self.encoder = _ConvEncoder(self.features, self.dtype, self.param_dtype)
+        self.to_mean = nn.Dense(self.latent_dim, **kw)
+        self.to_logvar = nn.Dense(self.latent_dim, **kw)
+        self.from_latent = nn.Dense(
+            self._code_shape[0] * self._code_shape[1] * self.features[-1], **kw
+        )
+        self.decoder = _ConvDecoder(self.features, c, self.dtype, self.param_dtype)
+
+    def encode(self, x):
+        """Images ``[B, H, W, C]`` -> ``(mean, logvar)``, each ``[B, latent_dim]``."""
+        if tuple(x.shape[1:]) != tuple(self.image_shape):
+            raise ValueError(
+                f"images must have shape [B, {', '.join(map(str, self.image_shape))}] "
+                f"(image_shape), got shape {x.shape}."
+            )
+        h = self.encoder(jnp.asarray(x, self.dtype))
+        h = h.reshape(h.shape[0], -1)
+        return self.to_mean(h), self.to_logvar(h)
+
+    def decode(self, z):
+        """Latents ``[B, latent_dim]`` -> image logits ``[B, H, W, C]``."""
+        h = nn.relu(self.from_latent(z))
+        return self.decoder(h.reshape(z.shape[0], *self._code_shape, self.features[-1]))
+
+    def __call__(self, x, rng: jax.Array, train: bool = False):
+        """Images and an RNG key -> ``(logits, mean, logvar)``; ``train`` is unused."""
+        del train
+        mean, logvar = self.encode(x)
+        # Noise drawn in float32 whatever the compute dtype, so one rng gives
+        # the same sample under float32 and bfloat16 compute.
+        eps = jax.random.normal(rng, mean.shape, jnp.float32)
+        z = mean + jnp.exp(0.5 * logvar) * eps
+        return self.decode(z), mean, logvar

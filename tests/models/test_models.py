@@ -1,0 +1,415 @@
+"""The model zoo: parameter counts, shapes and dtypes, masks, tied heads, cross-replica BN.
+
+Full-size models only go through `jax.eval_shape` (no allocation, no compute);
+everything that runs uses tiny widths so the file stays fast on a 2-core CPU.
+"""
+
+import functools
+import zlib
+from functools import partial
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxssl import models
+
+
+# Keys use the "rbg" PRNG: compiling threefry's bit generation for every
+# initialiser dominated these tests' time on CPU (about 3x slower to init a
+# tiny CNN); the model code is the same for any key type.
+def key_(seed: int) -> jax.Array:
+    return jax.random.key(seed, impl="rbg")
+
+
+@pytest.fixture
+def key(request) -> jax.Array:
+    """This module's seeded key, as conftest's but of the rbg kind."""
+    return key_(zlib.crc32(request.node.nodeid.encode()))
+
+
+def init(model, *args, **kwargs):
+    """``model.init(key_(0), *args, **kwargs)`` compiled (faster than Flax's eager init)."""
+    return jax.jit(partial(model.init, **kwargs))(key_(0), *args)
+
+
+def apply(model, variables, *args, **kwargs):
+    """``model.apply`` compiled; keyword arguments are static."""
+    return jax.jit(partial(model.apply, **kwargs))(variables, *args)
+
+
+def n_params(variables) -> int:
+    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(variables["params"]))
+
+
+def abstract_init(model, *args, **kwargs):
+    return jax.eval_shape(partial(model.init, **kwargs), key_(0), *args)
+
+
+IMAGENET = jax.ShapeDtypeStruct((1, 224, 224, 3), jnp.float32)
+
+# Published counts with a 1000-class head at 224x224: torchvision's ResNet
+# model cards (conv without bias, BN scale+bias, fc with bias) and timm's
+# vit_{tiny,small,base}_patch16_224.
+PUBLISHED = [
+    ("resnet18", 11_689_512),
+    ("resnet34", 21_797_672),
+    ("resnet50", 25_557_032),
+    ("resnet101", 44_549_160),
+    ("resnet152", 60_192_808),
+    ("vit_ti", 5_717_416),
+    ("vit_s", 22_050_664),
+    ("vit_b", 86_567_656),
+]
+
+
+@pytest.mark.parametrize(("name", "count"), PUBLISHED, ids=[p[0] for p in PUBLISHED])
+def test_parameter_counts_equal_published(name, count):
+    variables = abstract_init(models.get_model(name, num_classes=1000), IMAGENET, train=False)
+    assert n_params(variables) == count
+
+
+def test_gpt2_small_layout_has_gpt2_parameter_count():
+    # GPT-2 small (Radford et al. 2019): 12 x 768, 12 heads, 1024 positions,
+    # vocabulary 50257, tied output embedding: 124,439,808 parameters.
+    model = models.get_model("gpt", vocab_size=50257, max_len=1024)
+    tokens = jax.ShapeDtypeStruct((1, 16), jnp.int32)
+    assert n_params(abstract_init(model, tokens, train=False)) == 124_439_808
+
+
+def test_feature_widths_without_head():
+    for name, width in [("resnet18", 512), ("resnet50", 2048), ("vit_s", 384)]:
+        model = models.get_model(name)
+        variables = abstract_init(model, IMAGENET, train=False)
+        out = jax.eval_shape(partial(model.apply, train=False), variables, IMAGENET)
+        assert out.shape == (1, width), name
+    wide = models.get_model("resnet50", width_multiplier=2)
+    out = jax.eval_shape(
+        partial(wide.apply, train=False), abstract_init(wide, IMAGENET, train=False), IMAGENET
+    )
+    assert out.shape == (1, 4096)
+
+
+# Tiny instances of every module: (id, model, make inputs, expected output shapes).
+def _images(b, h, w, c):
+    return lambda key: (jax.random.uniform(key, (b, h, w, c)),)
+
+
+def _tokens(b, t, vocab):
+    return lambda key: (jax.random.randint(key, (b, t), 0, vocab),)
+
+
+TINY = {
+    "resnet_cifar": (
+        partial(models.ResNet, stage_sizes=(1, 1), block_cls=models.BasicBlock, stem="cifar"),
+        {"num_classes": 10},
+        _images(4, 8, 8, 3),
+        [(4, 10)],
+    ),
+    "resnet_bottleneck_imagenet": (
+        partial(models.ResNet, stage_sizes=(1, 1), block_cls=models.Bottleneck),
+        {},
+        _images(2, 32, 32, 3),
+        [(2, 512)],
+    ),
+    "small_cnn": (models.SmallCNN, {"num_classes": 10}, _images(4, 8, 8, 1), [(4, 10)]),
+    "small_cnn_encoder": (models.SmallCNN, {}, _images(2, 32, 32, 3), [(2, 512)]),
+    "vit_mean_pool": (
+        models.ViT,
+        {"patch_size": 4, "hidden_dim": 32, "depth": 2, "num_heads": 4, "mlp_dim": 64,
+         "pool": "mean", "num_classes": 5},
+        _images(2, 16, 16, 3),
+        [(2, 5)],
+    ),
+    "vit_cls": (
+        models.ViT,
+        {"patch_size": 4, "hidden_dim": 32, "depth": 1, "num_heads": 2, "mlp_dim": 64},
+        _images(2, 8, 8, 3),
+        [(2, 32)],
+    ),
+    "simclr_v1_head": (
+        models.SimCLRv1Head, {"hidden_dim": 32, "output_dim": 16},
+        lambda key: (jax.random.normal(key, (6, 24)),), [(6, 16)],
+    ),
+    "simclr_v2_head": (
+        models.SimCLRv2Head, {"hidden_dim": 32, "output_dim": 16},
+        lambda key: (jax.random.normal(key, (6, 24)),), [(6, 16)],
+    ),
+    "prediction_head": (
+        models.PredictionHead, {"hidden_dim": 32, "output_dim": 16},
+        lambda key: (jax.random.normal(key, (6, 16)),), [(6, 16)],
+    ),
+    "linear": (
+        models.LinearClassifier, {"num_classes": 3},
+        lambda key: (jax.random.normal(key, (6, 16)),), [(6, 3)],
+    ),
+    "autoencoder": (
+        models.ConvAutoencoder, {"features": (8, 16)}, _images(3, 8, 8, 1), [(3, 8, 8, 1)]
+    ),
+    "vae": (
+        models.ConvVAE,
+        {"image_shape": (8, 8, 1), "latent_dim": 4, "features": (8, 16)},
+        lambda key: (jax.random.uniform(key, (3, 8, 8, 1)), key_(7)),
+        [(3, 8, 8, 1), (3, 4), (3, 4)],
+    ),
+    "dcgan_generator_8": (
+        models.DCGANGenerator, {"image_shape": (8, 8, 1), "base_features": 8},
+        lambda key: (jax.random.normal(key, (3, 10)),), [(3, 8, 8, 1)],
+    ),
+    "dcgan_generator_32": (
+        models.DCGANGenerator, {"image_shape": (32, 32, 3), "base_features": 4},
+        lambda key: (jax.random.normal(key, (2, 10)),), [(2, 32, 32, 3)],
+    ),
+    "dcgan_discriminator": (
+        models.DCGANDiscriminator, {"image_shape": (16, 16, 3), "base_features": 8},
+        _images(3, 16, 16, 3), [(3,)],
+    ),
+    "bert": (
+        models.BertEncoder,
+        {"vocab_size": 50, "max_len": 16, "hidden_dim": 32, "depth": 2, "num_heads": 4,
+         "mlp_dim": 64, "dropout_rate": 0.0},
+        _tokens(2, 12, 50), [(2, 12, 50)],
+    ),
+    "gpt": (
+        models.GPT,
+        {"vocab_size": 50, "max_len": 16, "hidden_dim": 32, "depth": 2, "num_heads": 4,
+         "mlp_dim": 64, "dropout_rate": 0.0},
+        _tokens(2, 12, 50), [(2, 12, 50)],
+    ),
+    "lstm_lm": (
+        models.LSTMLanguageModel,
+        {"vocab_size": 50, "embed_dim": 16, "hidden_dim": 24, "num_layers": 2},
+        _tokens(2, 12, 50), [(2, 12, 50)],
+    ),
+}  # fmt: skip
+
+
+@functools.cache
+def _run(name, dtype):
+    """Initialises and applies TINY[name] under jit (one compile each; eager
+    dispatch of every Flax op is slower on CPU). Cached: the f32 run serves
+    several tests."""
+    cls, kw, make, _ = TINY[name]
+    model = cls(dtype=dtype, **kw)
+    inputs = make(key_(zlib.crc32(name.encode())))
+    variables = jax.jit(partial(model.init, train=False))(key_(0), *inputs)
+    out = jax.jit(partial(model.apply, train=False))(variables, *inputs)
+    return model, inputs, variables, (out if isinstance(out, tuple) else (out,))
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_shapes_dtypes_and_abstract_init(name):
+    model, inputs, variables, outs = _run(name, jnp.float32)
+    abstract = jax.eval_shape(partial(model.init, train=False), key_(0), *inputs)
+    assert jax.tree.map(lambda x: (x.shape, x.dtype), abstract) == jax.tree.map(
+        lambda x: (x.shape, x.dtype), variables
+    )
+    assert [o.shape for o in outs] == TINY[name][3]
+    for o in outs:
+        assert o.dtype == jnp.float32
+        assert np.isfinite(np.asarray(o)).all()
+    assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(variables["params"]))
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_bf16_compute_is_finite_and_close_to_float32(name):
+    # bf16 keeps 8 mantissa bits (relative rounding 2^-9 = 0.2% per op); after
+    # a few layers the outputs stay within 5% of the float32 output's scale.
+    # Parameters stay float32 (param_dtype) in both runs and are initialised
+    # from the same key, so the same network is compared.
+    *_, ref = _run(name, jnp.float32)
+    _, _, variables, outs = _run(name, jnp.bfloat16)
+    assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(variables["params"]))
+    for o, r in zip(outs, ref, strict=True):
+        assert o.dtype == jnp.bfloat16
+        o, r = np.asarray(o, np.float32), np.asarray(r)
+        assert np.isfinite(o).all()
+        np.testing.assert_allclose(o, r, atol=0.05 * max(np.abs(r).max(), 1e-3))
+
+
+@pytest.mark.parametrize("name", ["gpt", "lstm_lm"])
+def test_causal_outputs_ignore_future_tokens(name, key):
+    cls, kw, make, _ = TINY[name]
+    model = cls(**kw)
+    (tokens,) = make(key)
+    variables = init(model, tokens, train=False)
+    t = 5
+    changed = tokens.at[:, t + 1 :].set((tokens[:, t + 1 :] + 1) % kw["vocab_size"])
+    a = apply(model, variables, tokens, train=False)
+    b = apply(model, variables, changed, train=False)
+    np.testing.assert_array_equal(a[:, : t + 1], b[:, : t + 1])
+    assert np.abs(np.asarray(a[:, t + 1 :] - b[:, t + 1 :])).max() > 1e-4  # later ones do move
+
+
+def test_bert_sees_both_directions(key):
+    cls, kw, make, _ = TINY["bert"]
+    model = cls(**kw)
+    (tokens,) = make(key)
+    variables = init(model, tokens, train=False)
+    changed = tokens.at[:, -1].set((tokens[:, -1] + 1) % kw["vocab_size"])
+    a = apply(model, variables, tokens, train=False)
+    b = apply(model, variables, changed, train=False)
+    assert np.abs(np.asarray(a[:, 0] - b[:, 0])).max() > 1e-4
+
+
+def test_bert_padding_mask_hides_padded_tokens(key):
+    cls, kw, make, _ = TINY["bert"]
+    model = cls(**kw)
+    (tokens,) = make(key)
+    real = jnp.arange(tokens.shape[1])[None, :] < 8  # last 4 positions are padding
+    real = jnp.broadcast_to(real, tokens.shape)
+    variables = init(model, tokens, real, train=False)
+    changed = tokens.at[:, 8:].set((tokens[:, 8:] + 3) % kw["vocab_size"])
+    a = apply(model, variables, tokens, real, train=False)
+    b = apply(model, variables, changed, real, train=False)
+    np.testing.assert_allclose(a[:, :8], b[:, :8], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["bert", "gpt"])
+def test_output_layer_is_the_token_embedding(name, key):
+    # Tied: no [hidden, vocab] output kernel exists, and editing the embedding
+    # row of a token absent from the input changes that token's logit column
+    # and no other.
+    cls, kw, make, _ = TINY[name]
+    model = cls(**kw)
+    (tokens,) = make(key)
+    tokens = tokens % (kw["vocab_size"] - 1)  # token vocab_size - 1 never occurs
+    variables = init(model, tokens, train=False)
+    kernels = [
+        x.shape
+        for path, x in jax.tree_util.tree_leaves_with_path(variables["params"])
+        if "kernel" in jax.tree_util.keystr(path)
+    ]
+    assert all(kw["vocab_size"] not in shape for shape in kernels), kernels
+    v = kw["vocab_size"] - 1
+    params = variables["params"]
+    emb = params["token_embed"]["embedding"]
+    delta = jax.random.normal(key_(1), emb.shape[1:])
+    edited = {**params, "token_embed": {"embedding": emb.at[v].add(delta)}}
+    a = apply(model, {"params": params}, tokens, train=False)
+    b = apply(model, {"params": edited}, tokens, train=False)
+    np.testing.assert_allclose(a[..., :v], b[..., :v], rtol=1e-6, atol=1e-6)
+    assert np.abs(np.asarray(a[..., v] - b[..., v])).min() > 1e-4
+
+
+def test_resnet_v1_5_puts_the_stride_on_the_3x3_conv(key):
+    model = models.ResNet(stage_sizes=(1, 1), block_cls=models.Bottleneck, stem="cifar")
+    x = jax.random.uniform(key, (1, 8, 8, 3))
+    variables = init(model, x, train=False)
+    _, state = apply(model, variables, x, train=False, capture_intermediates=True)
+    block = state["intermediates"]["stage2_block1"]
+    assert variables["params"]["stage2_block1"]["Conv_1"]["kernel"].shape[:2] == (3, 3)
+    assert block["Conv_0"]["__call__"][0].shape[1:3] == (8, 8)  # 1x1 reduce: full resolution
+    assert block["Conv_1"]["__call__"][0].shape[1:3] == (4, 4)  # 3x3: stride 2
+
+
+def test_zero_init_last_bn_makes_blocks_identity(key):
+    block = models.BasicBlock(features=8, zero_init_last_bn=True)
+    x = jax.random.normal(key, (2, 4, 4, 8))
+    variables = block.init(key_(0), x, train=False)
+    np.testing.assert_allclose(block.apply(variables, x, train=False), nn.relu(x), atol=1e-6)
+    plain = models.BasicBlock(features=8)
+    y = plain.apply(plain.init(key_(0), x, train=False), x, train=False)
+    assert np.abs(np.asarray(y - nn.relu(x))).max() > 1e-2
+
+
+def test_vae_reparameterisation_uses_the_explicit_rng(key):
+    cls, kw, make, _ = TINY["vae"]
+    model = cls(**kw)
+    x, rng = make(key)
+    variables = init(model, x, rng)
+    logits_a, mean_a, _ = apply(model, variables, x, rng)
+    logits_b, _, _ = apply(model, variables, x, rng)
+    logits_c, mean_c, _ = apply(model, variables, x, key_(8))
+    np.testing.assert_array_equal(logits_a, logits_b)
+    np.testing.assert_array_equal(mean_a, mean_c)  # the encoder does not see the rng
+    assert np.abs(np.asarray(logits_a - logits_c)).max() > 1e-5
+    samples = apply(model, variables, jnp.zeros((5, kw["latent_dim"])), method="decode")
+    assert samples.shape == (5, 8, 8, 1)
+
+
+def test_generator_output_in_tanh_range(key):
+    cls, kw, make, _ = TINY["dcgan_generator_32"]
+    model = cls(**kw)
+    (z,) = make(key)
+    variables = init(model, z, train=False)
+    images, _ = apply(model, variables, 10 * z, train=True, mutable=["batch_stats"])
+    assert float(jnp.abs(images).max()) <= 1.0
+
+
+def test_dcgan_stages_follow_image_size():
+    for side, stages in [(8, 1), (16, 2), (32, 3), (64, 4)]:
+        disc = models.DCGANDiscriminator(image_shape=(side, side, 3))
+        spec = jax.ShapeDtypeStruct((1, side, side, 3), jnp.float32)
+        convs = [
+            k for k in abstract_init(disc, spec, train=False)["params"] if k.startswith("Conv")
+        ]
+        assert len(convs) == stages, side
+
+
+def _bn_model():
+    return models.ResNet(stage_sizes=(1,), block_cls=models.BasicBlock, stem="cifar")
+
+
+@pytest.mark.parametrize(
+    "make_model",
+    [
+        lambda axis: models.ResNet(
+            stage_sizes=(1,), block_cls=models.BasicBlock, stem="cifar", axis_name=axis
+        ),
+        lambda axis: models.SimCLRv2Head(hidden_dim=16, output_dim=8, axis_name=axis),
+    ],
+    ids=["resnet", "simclr_v2_head"],
+)
+def test_cross_replica_batch_norm_under_pmap_equals_global_batch(make_model, rng):
+    n_dev = jax.device_count()
+    single = make_model(None)
+    shape = (2 * n_dev, 8, 8, 3) if isinstance(single, models.ResNet) else (2 * n_dev, 12)
+    x = jnp.asarray(rng.standard_normal(shape), jnp.float32)
+    variables = single.init(key_(0), x, train=False)
+    out_1, state_1 = single.apply(variables, x, train=True, mutable=["batch_stats"])
+
+    def per_device(model):
+        def f(v, xs):
+            return model.apply(v, xs, train=True, mutable=["batch_stats"])
+
+        return jax.pmap(f, axis_name="data", in_axes=(None, 0))(
+            variables, x.reshape(n_dev, 2, *x.shape[1:])
+        )
+
+    out_n, state_n = per_device(make_model("data"))
+    np.testing.assert_allclose(out_n.reshape(out_1.shape), out_1, rtol=1e-4, atol=1e-5)
+    for a, b in zip(jax.tree.leaves(state_n), jax.tree.leaves(state_1), strict=True):
+        np.testing.assert_allclose(a, np.broadcast_to(b, a.shape), rtol=1e-4, atol=1e-6)
+    # Without axis_name each device normalises with its own 2 examples: different.
+    out_local, _ = per_device(make_model(None))
+    assert np.abs(np.asarray(out_local.reshape(out_1.shape) - out_1)).max() > 1e-3
+
+
+def test_unknown_model_name_lists_known_ones():
+    with pytest.raises(ValueError, match=r"unknown model 'resnet19'; known models: .*resnet18"):
+        models.get_model("resnet19")
+
+
+@pytest.mark.parametrize(
+    ("model", "shape", "message"),
+    [
+        (models.ResNet18(stem="tiny"), (1, 8, 8, 3), "stem must be one of 'imagenet', 'cifar'"),
+        (models.ViT(patch_size=16), (1, 40, 40, 3), "multiples of patch_size=16"),
+        (models.ViT(pool="max"), (1, 32, 32, 3), "pool must be one of 'cls', 'mean'"),
+        (models.DCGANDiscriminator(image_shape=(12, 12, 1)), (1, 12, 12, 1), "power-of-two"),
+        (models.ConvAutoencoder(features=(8, 8, 8)), (1, 12, 12, 1), "divisible by 8"),
+        (models.SimCLRv1Head(num_layers=0), (2, 4), "num_layers must be a positive int"),
+    ],
+)
+def test_bad_configuration_names_the_argument(model, shape, message):
+    with pytest.raises(ValueError, match=message):
+        jax.eval_shape(partial(model.init, train=False), key_(0), jnp.zeros(shape, jnp.float32))
+
+
+def test_token_models_reject_too_long_sequences():
+    model = models.GPT(vocab_size=10, max_len=4, hidden_dim=8, depth=1, num_heads=2, mlp_dim=8)
+    with pytest.raises(ValueError, match="more than max_len=4"):
+        init(model, jnp.zeros((1, 6), jnp.int32), train=False)
