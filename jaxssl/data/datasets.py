@@ -1,0 +1,158 @@
+"""Datasets as TFDS data sources: two bundled real datasets, and any dataset a user prepared.
+
+Nothing here downloads. The bundled datasets are built from files that
+installed packages ship, with TFDS into ``array_record`` (no TensorFlow
+needed), the first time they are asked for; later calls reuse them:
+
+* ``digits``: scikit-learn's handwritten digits, 1,797 images of 8x8 with
+  grey levels 0-16 stored as uint8 ``round(v * 255 / 16)``, 10 classes. The
+  split is fixed and stratified: within each class, in the order scikit-learn
+  ships them, every 5th image (positions 4, 9, ...) is ``test`` (355) and the
+  rest ``train`` (1,442).
+* ``pydoc_text``: the English text of Python's own documentation topics
+  (``pydoc_data.topics``), one document per topic; topics in sorted order at
+  positions divisible by 10 are ``test``, the rest ``train``.
+
+Other names go to ``tfds.data_source``; a dataset that is not prepared, or
+prepared as TFRecord only, raises an error carrying the exact ``tfds build``
+command that prepares it in ``array_record``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+DIGITS_TEST_EVERY = 5
+PYDOC_TEST_EVERY = 10
+
+
+class Digits(tfds.core.GeneratorBasedBuilder):
+    """scikit-learn's bundled 8x8 handwritten digits (UCI optdigits test set)."""
+
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description="scikit-learn's handwritten digits, 8x8 grey images, 10 classes.",
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Tensor(shape=(8, 8, 1), dtype=np.uint8),
+                    "label": tfds.features.ClassLabel(num_classes=10),
+                }
+            ),
+            supervised_keys=("image", "label"),
+        )
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # nothing to download
+        return {"train": self._generate_examples(False), "test": self._generate_examples(True)}
+
+    def _generate_examples(self, test: bool):
+        from sklearn.datasets import load_digits
+
+        data = load_digits()
+        images = np.round(data.images * 255.0 / 16.0).astype(np.uint8)[..., None]
+        for label in range(10):
+            for pos, index in enumerate(np.flatnonzero(data.target == label)):
+                if (pos % DIGITS_TEST_EVERY == DIGITS_TEST_EVERY - 1) == test:
+                    yield int(index), {"image": images[index], "label": label}
+
+
+class PydocText(tfds.core.GeneratorBasedBuilder):
+    """The English text of Python's bundled documentation topics (``pydoc_data.topics``)."""
+
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description="Python's pydoc topics, one document per topic.",
+            features=tfds.features.FeaturesDict(
+                {"topic": tfds.features.Text(), "text": tfds.features.Text()}
+            ),
+        )
+
+    def _split_generators(self, dl_manager):
+        del dl_manager
+        return {"train": self._generate_examples(False), "test": self._generate_examples(True)}
+
+    def _generate_examples(self, test: bool):
+        from pydoc_data.topics import topics
+
+        for pos, topic in enumerate(sorted(topics)):
+            if (pos % PYDOC_TEST_EVERY == 0) == test:
+                yield topic, {"topic": topic, "text": topics[topic]}
+
+
+BUNDLED = {"digits": Digits, "pydoc_text": PydocText}
+
+
+def default_data_dir() -> str:
+    """``$TFDS_DATA_DIR`` if set, else ``~/tensorflow_datasets`` (TFDS's default)."""
+    return os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
+
+
+def prepare_command(name: str, data_dir: str) -> str:
+    """The shell command that prepares ``name`` in array_record under ``data_dir``."""
+    return f"tfds build {name} --data_dir={data_dir} --file_format=array_record"
+
+
+def build_bundled(name: str, data_dir: str | None = None) -> tfds.core.DatasetBuilder:
+    """Builds (first call) or opens a bundled dataset; returns its TFDS builder."""
+    if name not in BUNDLED:
+        raise ValueError(f"name must be one of {sorted(BUNDLED)}, got {name!r}.")
+    builder = BUNDLED[name](data_dir=data_dir or default_data_dir(), file_format="array_record")
+    if not builder.is_prepared():
+        builder.download_and_prepare()
+    return builder
+
+
+def data_source(name: str, split: str, data_dir: str | None = None):
+    """A random-access data source (``len``, ``[i]``) for ``split`` of dataset ``name``.
+
+    Bundled names are built on first use. Any other name is read from
+    ``data_dir`` through ``tfds.data_source``.
+
+    Raises:
+      FileNotFoundError: ``name`` is not prepared in ``data_dir``, or only as
+        TFRecord; the message holds the ``tfds build`` command to run.
+    """
+    data_dir = data_dir or default_data_dir()
+    if name in BUNDLED:
+        return build_bundled(name, data_dir).as_data_source(split=split)
+    try:
+        # download=False: tfds.data_source would otherwise try to download
+        # and prepare a missing dataset (and retry for minutes offline).
+        return tfds.data_source(name, split=split, data_dir=data_dir, download=False, try_gcs=False)
+    except Exception as first_error:  # TFDS raises many kinds; chained below
+        # TFDS may fail to import a dataset's own builder code (an optional
+        # dependency it lacks) even when the prepared files are there: read
+        # the prepared files directly then.
+        builder_dir = _prepared_dir(name, data_dir)
+        if builder_dir is None:
+            raise FileNotFoundError(
+                f"dataset {name!r} is not prepared in {data_dir}. Prepare it (needs a "
+                f"network once) with:\n    {prepare_command(name, data_dir)}"
+            ) from first_error
+        builder = tfds.builder_from_directory(str(builder_dir))
+        if builder.info.file_format != tfds.core.FileFormat.ARRAY_RECORD:
+            raise FileNotFoundError(
+                f"dataset {name!r} in {builder_dir} is stored as "
+                f"{builder.info.file_format.value}, and random access needs array_record. "
+                f"Prepare it again with:\n    {prepare_command(name, data_dir)}"
+            ) from first_error
+        return builder.as_data_source(split=split)
+
+
+def _prepared_dir(name: str, data_dir: str) -> Path | None:
+    """Newest ``data_dir/name/<version>`` holding a dataset_info.json, or None."""
+    root = Path(data_dir, *name.split(":")[0].split("/"))
+    found = [p.parent for p in root.glob("*/dataset_info.json")]
+    return max(
+        found, key=lambda p: tuple(int(v) for v in p.name.split(".") if v.isdigit()), default=None
+    )

@@ -1,0 +1,167 @@
+"""Bundled TFDS datasets, user TFDS datasets, image folders, the Grain loader, global batches."""
+
+import os
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+from jax.sharding import AxisType
+from jax.sharding import PartitionSpec as P
+from PIL import Image
+
+from jaxssl import data
+
+
+def _all(source):
+    return [source[i] for i in range(len(source))]
+
+
+def test_digits_sizes_and_stratified_split(data_dir):
+    from sklearn.datasets import load_digits
+
+    train = data.data_source("digits", "train", data_dir)
+    test = data.data_source("digits", "test", data_dir)
+    assert (len(train), len(test)) == (1442, 355)
+    assert len(train) + len(test) == 1797
+    test_labels = np.array([r["label"] for r in _all(test)])
+    class_sizes = np.bincount(load_digits().target, minlength=10)
+    np.testing.assert_array_equal(np.bincount(test_labels, minlength=10), class_sizes // 5)
+    record = train[0]
+    assert record["image"].shape == (8, 8, 1) and record["image"].dtype == np.uint8
+    assert record["image"].max() <= 255
+    # every image of the 1,797 appears once across the splits (grey levels 0..16 -> 0..255)
+    ref = np.round(load_digits().images * 255 / 16).astype(np.uint8)
+    seen = {r["image"].tobytes() for r in _all(train) + _all(test)}
+    assert seen == {img[..., None].tobytes() for img in ref}
+
+
+def test_pydoc_text_documents_and_split(data_dir):
+    from pydoc_data.topics import topics
+
+    train = data.data_source("pydoc_text", "train", data_dir)
+    test = data.data_source("pydoc_text", "test", data_dir)
+    assert len(train) + len(test) == len(topics)
+    assert len(test) == len(range(0, len(topics), 10))
+    texts = [r["text"].decode() for r in _all(train) + _all(test)]
+    assert sum(map(len, texts)) == sum(map(len, topics.values()))
+    assert sum(map(len, texts)) > 400_000
+
+
+def test_bundled_datasets_rebuild_identically(data_dir, tmp_path):
+    for name in data.BUNDLED:
+        for split in ("train", "test"):
+            a = _all(data.data_source(name, split, data_dir))
+            b = _all(data.data_source(name, split, str(tmp_path)))
+            assert len(a) == len(b)
+            for x, y in zip(a, b, strict=True):
+                assert x.keys() == y.keys()
+                for k in x:
+                    np.testing.assert_array_equal(x[k], y[k])
+
+
+def test_user_tfds_dataset_through_mock_data():
+    with tfds.testing.mock_data(num_examples=12):
+        source = data.data_source("mnist", "train")
+        assert len(source) == 12
+        batch = next(iter(data.make_loader(source, batch_size=4, seed=0)))
+    assert batch["image"].shape == (4, 28, 28, 1)
+
+
+def test_missing_dataset_error_prints_the_prepare_command(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        data.data_source("cifar10", "train", str(tmp_path))
+    assert f"tfds build cifar10 --data_dir={tmp_path} --file_format=array_record" in str(err.value)
+
+
+def test_image_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    for cls, n in [("cat", 3), ("dog", 2)]:
+        (tmp_path / cls).mkdir()
+        for i in range(n):
+            arr = rng.integers(0, 256, (10 + i, 12, 3), dtype=np.uint8)
+            Image.fromarray(arr).save(tmp_path / cls / f"{i}.png")
+    (tmp_path / "cat" / "notes.txt").write_text("not an image")
+    folder = data.ImageFolder(tmp_path, size=8)
+    assert folder.classes == ["cat", "dog"] and len(folder) == 5
+    assert [folder[i]["label"] for i in range(5)] == [0, 0, 0, 1, 1]
+    assert folder[4]["image"].shape == (8, 8, 3) and folder[4]["image"].dtype == np.uint8
+    exact = data.ImageFolder(tmp_path)[0]["image"]
+    np.testing.assert_array_equal(exact, np.asarray(Image.open(tmp_path / "cat" / "0.png")))
+    with pytest.raises(FileNotFoundError, match=r"no \.png/\.jpg/\.jpeg images"):
+        data.ImageFolder(tmp_path / "dog" / ".." / "cat")
+
+
+class _Range:
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return {"x": np.int64(i) * 10}
+
+
+def _order(loader):
+    return np.concatenate([b["index"] for b in loader])
+
+
+def test_loader_order_is_a_function_of_the_seed():
+    src = _Range(100)
+    a, b = (
+        _order(data.make_loader(src, batch_size=10, seed=1)),
+        _order(data.make_loader(src, batch_size=10, seed=1)),
+    )
+    c = _order(data.make_loader(src, batch_size=10, seed=2))
+    np.testing.assert_array_equal(a, b)
+    assert sorted(a) == list(range(100)) and not np.array_equal(a, c)
+    batch = next(iter(data.make_loader(src, batch_size=10, seed=1)))
+    np.testing.assert_array_equal(batch["x"], batch["index"] * 10)
+
+
+def test_process_shards_are_disjoint_and_cover_the_epoch():
+    src = _Range(96)
+    shards = [
+        set(_order(data.make_loader(src, batch_size=4, seed=3, shard=(i, 4)))) for i in range(4)
+    ]
+    assert all(len(s) == 24 for s in shards)
+    assert set().union(*shards) == set(range(96))
+
+
+def test_drop_remainder():
+    src = _Range(25)
+    sizes = [len(b["index"]) for b in data.make_loader(src, batch_size=10, seed=0)]
+    assert sizes == [10, 10]
+    sizes = [
+        len(b["index"]) for b in data.make_loader(src, batch_size=10, seed=0, drop_remainder=False)
+    ]
+    assert sizes == [10, 10, 5]
+
+
+def test_saved_iterator_state_resumes_exactly():
+    src = _Range(64)
+    loader = data.make_loader(src, batch_size=8, seed=7, num_epochs=2)
+    uninterrupted = [b["index"] for b in loader]
+    it = iter(loader)
+    first = [next(it)["index"] for _ in range(5)]
+    state = it.get_state()
+    resumed = iter(data.make_loader(src, batch_size=8, seed=7, num_epochs=2))
+    resumed.set_state(state)
+    rest = [b["index"] for b in resumed]
+    assert len(first) + len(rest) == len(uninterrupted) == 16
+    for a, b in zip(first + rest, uninterrupted, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_to_global_batch_shards_over_data():
+    mesh = jax.make_mesh((8,), ("data",), axis_types=(AxisType.Auto,))
+    batch = next(iter(data.make_loader(_Range(64), batch_size=16, seed=0)))
+    out = data.to_global_batch(batch, mesh)
+    assert out["x"].shape == (16,) and out["x"].sharding.spec == P("data")
+    np.testing.assert_array_equal(out["x"], batch["x"])
+
+
+def test_nothing_written_to_the_default_data_dir(data_dir):
+    assert Path(data_dir) != Path(os.path.expanduser("~/tensorflow_datasets"))
