@@ -80,6 +80,13 @@ def make_loader(
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
     if len(source) == 0:
         raise ValueError("source is empty: no example to load.")
+    if worker_count > 0:
+        from absl import flags
+
+        # Grain's worker processes read absl flags; a program not started by
+        # absl.app never parsed them, and the workers would fail on access.
+        if not flags.FLAGS.is_parsed():
+            flags.FLAGS.mark_as_parsed()
     if shard is not None:
         shard_options = grain.sharding.ShardOptions(shard[0], shard[1], drop_remainder=True)
     elif shard_by_process:

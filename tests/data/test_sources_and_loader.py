@@ -165,3 +165,13 @@ def test_to_global_batch_shards_over_data():
 
 def test_nothing_written_to_the_default_data_dir(data_dir):
     assert Path(data_dir) != Path(os.path.expanduser("~/tensorflow_datasets"))
+
+
+def test_worker_processes_yield_the_same_batches(data_dir):
+    # Runs outside absl.app: make_loader must make Grain's workers usable there.
+    source = data.data_source("digits", "test", data_dir)
+    in_process = [b["index"] for b in data.make_loader(source, batch_size=50, seed=4)]
+    workers = [b["index"] for b in data.make_loader(source, batch_size=50, seed=4, worker_count=1)]
+    assert len(workers) == len(in_process) == 7
+    for a, b in zip(workers, in_process, strict=True):
+        np.testing.assert_array_equal(a, b)
