@@ -175,3 +175,33 @@ def test_worker_processes_yield_the_same_batches(data_dir):
     assert len(workers) == len(in_process) == 7
     for a, b in zip(workers, in_process, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _copy_prepared(data_dir, tmp_path, name, file_format):
+    """A prepared dataset `name` whose builder code TFDS does not know: the digits
+    files under another name, with dataset_info.json saying `file_format`."""
+    import json
+    import shutil
+
+    src = Path(data_dir, "digits", "1.0.0")
+    dst = tmp_path / name / "1.0.0"
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        shutil.copy(f, dst / f.name.replace("digits", name))
+    info = json.loads((dst / "dataset_info.json").read_text())
+    info.update(name=name, fileFormat=file_format)
+    info.pop("moduleName", None)
+    (dst / "dataset_info.json").write_text(json.dumps(info))
+
+
+def test_prepared_dataset_without_builder_code_is_read_from_its_files(data_dir, tmp_path):
+    _copy_prepared(data_dir, tmp_path, "my_scans", "array_record")
+    source = data.data_source("my_scans", "train", str(tmp_path))
+    assert len(source) == 1442 and source[0]["image"].shape == (8, 8, 1)
+
+
+def test_tfrecord_only_dataset_error_prints_the_prepare_command(data_dir, tmp_path):
+    _copy_prepared(data_dir, tmp_path, "my_scans", "tfrecord")
+    with pytest.raises(FileNotFoundError, match="stored as tfrecord") as err:
+        data.data_source("my_scans", "train", str(tmp_path))
+    assert f"tfds build my_scans --data_dir={tmp_path} --file_format=array_record" in str(err.value)
