@@ -1,6 +1,5 @@
 """Bundled TFDS datasets, user TFDS datasets, image folders, the Grain loader, global batches."""
 
-import os
 from pathlib import Path
 
 import jax
@@ -161,10 +160,6 @@ def test_to_global_batch_shards_over_data():
     out = data.to_global_batch(batch, mesh)
     assert out["x"].shape == (16,) and out["x"].sharding.spec == P("data")
     np.testing.assert_array_equal(out["x"], batch["x"])
-
-
-def test_nothing_written_to_the_default_data_dir(data_dir):
-    assert Path(data_dir) != Path(os.path.expanduser("~/tensorflow_datasets"))
 
 
 def test_worker_processes_yield_the_same_batches(data_dir):

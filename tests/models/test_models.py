@@ -349,10 +349,6 @@ def test_dcgan_stages_follow_image_size():
         assert len(convs) == stages, side
 
 
-def _bn_model():
-    return models.ResNet(stage_sizes=(1,), block_cls=models.BasicBlock, stem="cifar")
-
-
 @pytest.mark.parametrize(
     "make_model",
     [
