@@ -73,6 +73,8 @@ def _forward(anchors, candidates, excluded, positive, positive_col, chunk_size, 
         run_max, run_sum, rank, row_sum = carry
         block, block_cols = block_and_cols
         logits, drop = _masked_logits(anchors, block, block_cols, n_candidates, excluded)
+        # The online form of logsumexp: every exp is of a logit minus the
+        # running max (<= 0), never an unshifted exp, so nothing overflows.
         new_max = jnp.maximum(run_max, jnp.max(logits, axis=1))
         run_sum = run_sum * jnp.exp(run_max - new_max) + jnp.sum(
             jnp.exp(logits - new_max[:, None]), axis=1
