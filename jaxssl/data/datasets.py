@@ -30,10 +30,22 @@ DIGITS_TEST_EVERY = 5
 PYDOC_TEST_EVERY = 10
 
 
-class Digits(tfds.core.GeneratorBasedBuilder):
-    """scikit-learn's bundled 8x8 handwritten digits (UCI optdigits test set)."""
+class _Bundled(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """A dataset built from files an installed package ships: nothing to download.
+
+    Subclasses write ``_generate_examples(test)`` for the train (False) and test
+    (True) splits.
+    """
 
     VERSION = tfds.core.Version("1.0.0")
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # nothing to download
+        return {"train": self._generate_examples(False), "test": self._generate_examples(True)}
+
+
+class Digits(_Bundled):
+    """scikit-learn's bundled 8x8 handwritten digits (UCI optdigits test set)."""
 
     def _info(self) -> tfds.core.DatasetInfo:
         return tfds.core.DatasetInfo(
@@ -48,10 +60,6 @@ class Digits(tfds.core.GeneratorBasedBuilder):
             supervised_keys=("image", "label"),
         )
 
-    def _split_generators(self, dl_manager):
-        del dl_manager  # nothing to download
-        return {"train": self._generate_examples(False), "test": self._generate_examples(True)}
-
     def _generate_examples(self, test: bool):
         from sklearn.datasets import load_digits
 
@@ -63,10 +71,8 @@ class Digits(tfds.core.GeneratorBasedBuilder):
                     yield int(index), {"image": images[index], "label": label}
 
 
-class PydocText(tfds.core.GeneratorBasedBuilder):
+class PydocText(_Bundled):
     """The English text of Python's bundled documentation topics (``pydoc_data.topics``)."""
-
-    VERSION = tfds.core.Version("1.0.0")
 
     def _info(self) -> tfds.core.DatasetInfo:
         return tfds.core.DatasetInfo(
@@ -76,10 +82,6 @@ class PydocText(tfds.core.GeneratorBasedBuilder):
                 {"topic": tfds.features.Text(), "text": tfds.features.Text()}
             ),
         )
-
-    def _split_generators(self, dl_manager):
-        del dl_manager
-        return {"train": self._generate_examples(False), "test": self._generate_examples(True)}
 
     def _generate_examples(self, test: bool):
         from pydoc_data.topics import topics

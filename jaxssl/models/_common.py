@@ -19,6 +19,15 @@ def check_positive_int(value, name: str) -> None:
         raise ValueError(f"{name} must be a positive int, got {value!r}.")
 
 
+def check_image_shape(x, image_shape) -> None:
+    """Raises ValueError unless ``x`` is ``[B, *image_shape]``."""
+    if tuple(x.shape[1:]) != tuple(image_shape):
+        raise ValueError(
+            f"images must have shape [B, {', '.join(map(str, image_shape))}] "
+            f"(image_shape), got shape {x.shape}."
+        )
+
+
 def batch_norm(
     owner: nn.Module, train: bool, *, zero_scale: bool = False, name: str | None = None
 ) -> nn.BatchNorm:

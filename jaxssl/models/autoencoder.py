@@ -15,13 +15,15 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxssl.models._common import check_image_shape
 
-def _check_divisible(x, n_down: int) -> None:
+
+def _check_divisible(shape, n_down: int) -> None:
     f = 2**n_down
-    if x.ndim != 4 or x.shape[1] % f or x.shape[2] % f:
+    if len(shape) != 4 or shape[1] % f or shape[2] % f:
         raise ValueError(
             f"images must have shape [B, H, W, C] with H and W divisible by {f} "
-            f"(2 ** len(features)), got shape {x.shape}."
+            f"(2 ** len(features)), got shape {tuple(shape)}."
         )
 
 
@@ -70,7 +72,7 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, x):
         """Images ``[B, H, W, C]`` -> codes ``[B, H/2^k, W/2^k, features[-1]]``."""
-        _check_divisible(x, len(self.features))
+        _check_divisible(x.shape, len(self.features))
         return self.encoder(jnp.asarray(x, self.dtype))
 
     @nn.compact
@@ -107,7 +109,7 @@ class ConvVAE(nn.Module):
 
     def setup(self):  # noqa: D102
         h, w, c = self.image_shape
-        _check_divisible(jnp.zeros((1, h, w, c)), len(self.features))
+        _check_divisible((1, h, w, c), len(self.features))
         kw = {"dtype": self.dtype, "param_dtype": self.param_dtype}
         self._code_shape = (h // 2 ** len(self.features), w // 2 ** len(self.features))
         self.encoder = _ConvEncoder(self.features, self.dtype, self.param_dtype)
@@ -120,11 +122,7 @@ class ConvVAE(nn.Module):
 
     def encode(self, x):
         """Images ``[B, H, W, C]`` -> ``(mean, logvar)``, each ``[B, latent_dim]``."""
-        if tuple(x.shape[1:]) != tuple(self.image_shape):
-            raise ValueError(
-                f"images must have shape [B, {', '.join(map(str, self.image_shape))}] "
-                f"(image_shape), got shape {x.shape}."
-            )
+        check_image_shape(x, self.image_shape)
         h = self.encoder(jnp.asarray(x, self.dtype))
         h = h.reshape(h.shape[0], -1)
         return self.to_mean(h), self.to_logvar(h)

@@ -17,7 +17,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxssl.models._common import batch_norm
+from jaxssl.models._common import batch_norm, check_image_shape
 
 
 def _stages(image_shape: Sequence[int]) -> int:
@@ -91,11 +91,7 @@ class DCGANDiscriminator(nn.Module):
     def __call__(self, x, train: bool):
         """Images -> one logit each."""
         n = _stages(self.image_shape)
-        if tuple(x.shape[1:]) != tuple(self.image_shape):
-            raise ValueError(
-                f"images must have shape [B, {', '.join(map(str, self.image_shape))}] "
-                f"(image_shape), got shape {x.shape}."
-            )
+        check_image_shape(x, self.image_shape)
         kw = {"dtype": self.dtype, "param_dtype": self.param_dtype}
         x = jnp.asarray(x, self.dtype)
         for stage in range(n):

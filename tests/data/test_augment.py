@@ -1,5 +1,7 @@
 """On-device augmentation: shapes, ranges, determinism, probabilities, device independence."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -68,8 +70,6 @@ def test_probability_one_always_applies(rng):
 
 
 def _with(**kw):
-    import dataclasses
-
     return dataclasses.replace(IDENTITY, **kw)
 
 

@@ -194,8 +194,8 @@ def _run(name, dtype):
     cls, kw, make, _ = TINY[name]
     model = cls(dtype=dtype, **kw)
     inputs = make(key_(zlib.crc32(name.encode())))
-    variables = jax.jit(partial(model.init, train=False))(key_(0), *inputs)
-    out = jax.jit(partial(model.apply, train=False))(variables, *inputs)
+    variables = init(model, *inputs, train=False)
+    out = apply(model, variables, *inputs, train=False)
     return model, inputs, variables, (out if isinstance(out, tuple) else (out,))
 
 
