@@ -37,3 +37,14 @@ def rng(request) -> np.random.Generator:
 def key(request) -> jax.Array:
     """A JAX PRNG key seeded from the test's id."""
     return jax.random.key(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory):
+    """A TFDS data dir with both bundled datasets built (once per test process)."""
+    from jaxssl import data
+
+    path = tmp_path_factory.mktemp("tfds")
+    for name in data.BUNDLED:
+        data.build_bundled(name, str(path))
+    return str(path)

@@ -1,0 +1,34 @@
+"""A tiny run for tests: SimCLR on the bundled digits with a 2-layer CNN, a few steps.
+
+  python train.py --config=configs/tiny.py --workdir=/tmp/tiny
+
+Expected: a few seconds on a CPU; the loss falls over the steps. The accuracy
+it prints means nothing at this size.
+"""
+
+from jaxssl.train.config import default_config
+
+
+def get_config():
+    """Test-sized settings."""
+    c = default_config()
+    c.dataset = "digits"
+    c.image_size = 8
+    c.augment = "digits"
+    c.encoder = "small_cnn"
+    c.encoder_kwargs.features = (8, 16)
+    c.encoder_kwargs.dense_features = 32
+    c.simclr.head_hidden = 32
+    c.simclr.head_output = 16
+    c.batch_size = 64
+    c.num_steps = 16
+    c.optim.name = "adamw"
+    c.optim.lr_scaling = "none"
+    c.optim.base_lr = 1e-2
+    c.optim.warmup_epochs = 0.0
+    c.log_every_steps = 1
+    c.checkpoint.every_steps = 8
+    c.checkpoint.async_save = False
+    c.eval.batch_size = 256
+    c.eval.max_train_examples = 512
+    return c

@@ -1,0 +1,147 @@
+"""The configuration schema: every key a run understands, with its default.
+
+Config files (``configs/*.py``) start from :func:`default_config` and change
+values; :func:`validate` rejects keys the schema does not have (a typo must not
+silently train with a default) and values out of range, before anything is
+compiled or read.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+DTYPES = ("float32", "bfloat16")
+PARALLEL = ("jit", "pmap")
+OPTIMIZERS = ("lars", "sgd", "adamw")
+LR_SCALING = ("linear", "sqrt", "none")
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """All keys with their defaults (SimCLR on the bundled digits, small CNN)."""
+    c = ml_collections.ConfigDict()
+    c.method = "simclr"
+    c.seed = 0
+    # data
+    c.dataset = "digits"  # bundled (digits) or any TFDS dataset prepared as array_record
+    c.data_dir = ""  # '' = $TFDS_DATA_DIR or ~/tensorflow_datasets
+    c.train_split = "train"
+    c.eval_split = "test"
+    c.image_key = "image"
+    c.label_key = "label"
+    c.load_size = 0  # > 0: resize (shorter side) and centre-crop on the host, for datasets
+    # whose images differ in size (imagenet2012); 0 keeps them as stored
+    c.image_size = 8  # augmented view side
+    c.augment = "digits"  # digits | simclr | byol
+    c.augment_strength = 1.0  # SimCLR's colour-jitter strength s
+    c.worker_count = 0  # Grain worker processes
+    # schedule
+    c.batch_size = 256  # global, over every device and process
+    c.num_epochs = 100
+    c.num_steps = 0  # > 0 overrides num_epochs
+    c.stop_at_step = 0  # > 0: save and stop there (the schedule still spans num_steps)
+    # model
+    c.encoder = "small_cnn"
+    c.encoder_kwargs = ml_collections.ConfigDict()
+    c.dtype = "float32"  # compute dtype; parameters and the loss stay float32
+    c.parallel = "jit"
+    # method
+    c.simclr = ml_collections.ConfigDict()
+    c.simclr.temperature = 0.2
+    c.simclr.chunk_size = 0  # > 0: blockwise NT-Xent (O(N*K) memory)
+    c.simclr.head = "simclr_v2_head"
+    c.simclr.head_hidden = 512
+    c.simclr.head_output = 128
+    # optimizer
+    c.optim = ml_collections.ConfigDict()
+    c.optim.name = "lars"
+    c.optim.base_lr = 0.3  # scaled by lr_scaling
+    c.optim.lr_scaling = "linear"  # linear: base_lr*B/256; sqrt: base_lr*sqrt(B); none
+    c.optim.warmup_epochs = 10.0
+    c.optim.end_lr_fraction = 0.0  # cosine ends at this fraction of the peak
+    c.optim.weight_decay = 1e-6
+    c.optim.momentum = 0.9
+    c.optim.nesterov = False
+    c.optim.trust_coefficient = 0.001
+    c.optim.b1 = 0.9
+    c.optim.b2 = 0.999
+    c.optim.clip_norm = 0.0  # > 0: clip gradients to this global norm
+    # checkpoints
+    c.checkpoint = ml_collections.ConfigDict()
+    c.checkpoint.every_steps = 1000
+    c.checkpoint.keep = 3
+    c.checkpoint.async_save = True
+    c.init_from = ""  # checkpoint dir; parameters only, when the workdir has none
+    # logging and evaluation
+    c.log_every_steps = 50
+    c.eval = ml_collections.ConfigDict()
+    c.eval.knn_every_steps = 0  # 0: only at the end
+    c.eval.knn_k = 20
+    c.eval.knn_temperature = 0.07
+    c.eval.max_train_examples = 0  # > 0: kNN bank / probe on the first N train examples
+    c.eval.batch_size = 512
+    c.eval.final = True  # kNN (and the linear probe) at the end
+    c.eval.linear_probe = True  # scikit-learn logistic regression; for small datasets
+    c.eval.baselines = False  # also probe the random-init encoder and raw pixels
+    return c
+
+
+def _unknown(config, schema, prefix=""):
+    for key in config.keys():
+        path = f"{prefix}{key}"
+        if key not in schema:
+            yield path
+        elif key.endswith("_kwargs"):
+            continue  # free-form: checked by the constructor they go to
+        elif isinstance(schema[key], ml_collections.ConfigDict):
+            yield from _unknown(config[key], schema[key], path + ".")
+
+
+def _choice(value, choices, name):
+    if value not in choices:
+        raise ValueError(f"config.{name} must be one of {choices}, got {value!r}.")
+
+
+def _positive(config, names, *, allow_zero=False):
+    for name in names:
+        value = config
+        for part in name.split("."):
+            value = value[part]
+        if value < 0 or (value == 0 and not allow_zero):
+            bound = ">= 0" if allow_zero else "> 0"
+            raise ValueError(f"config.{name} must be {bound}, got {value!r}.")
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Raises ``ValueError`` for an unknown key or an invalid value, naming it."""
+    unknown = sorted(_unknown(config, default_config()))
+    if unknown:
+        raise ValueError(
+            f"unknown config key(s): {', '.join(unknown)}; see jaxssl/train/config.py "
+            "for every key."
+        )
+    _choice(config.dtype, DTYPES, "dtype")
+    _choice(config.parallel, PARALLEL, "parallel")
+    _choice(config.optim.name, OPTIMIZERS, "optim.name")
+    _choice(config.optim.lr_scaling, LR_SCALING, "optim.lr_scaling")
+    _positive(config, ["batch_size", "image_size", "simclr.temperature", "optim.base_lr"])
+    _positive(config, ["eval.batch_size", "eval.knn_k", "log_every_steps"])
+    _positive(config, ["checkpoint.every_steps", "checkpoint.keep"])
+    _positive(
+        config,
+        [
+            "num_epochs",
+            "num_steps",
+            "load_size",
+            "stop_at_step",
+            "worker_count",
+            "simclr.chunk_size",
+            "optim.warmup_epochs",
+            "optim.weight_decay",
+            "optim.clip_norm",
+            "eval.knn_every_steps",
+            "eval.max_train_examples",
+        ],
+        allow_zero=True,
+    )
+    if config.num_steps == 0 and config.num_epochs == 0:
+        raise ValueError("config.num_epochs or config.num_steps must be > 0.")

@@ -1,0 +1,113 @@
+"""Devices: the ``'data'`` mesh, where state and batches live, and jit or pmap compilation.
+
+The default is SPMD ``jax.jit`` over a one-axis mesh of every device: the
+batch is sharded over ``'data'``, the state replicated, and XLA inserts the
+collectives (the loss sees the global batch; BatchNorm's statistics are over
+the global batch). ``mode='pmap'`` runs the same pure step per device with
+``axis_name='data'`` for codebases that still use pmap; both give the same
+numbers (tested on 8 simulated devices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
+
+AXIS = "data"
+
+
+def make_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
+    """A one-axis ``'data'`` mesh over ``devices`` (default: every device of every process)."""
+    devices = list(jax.devices() if devices is None else devices)
+    return jax.make_mesh((len(devices),), (AXIS,), axis_types=(AxisType.Auto,), devices=devices)
+
+
+def check_batch_size(batch_size: int, num_devices: int, num_processes: int = 1) -> None:
+    """The global batch must split evenly over processes and devices, else ``ValueError``."""
+    for count, what in ((num_devices, "devices"), (num_processes, "processes")):
+        if batch_size % count:
+            raise ValueError(
+                f"config.batch_size={batch_size} does not divide over {count} {what}; "
+                f"use a multiple of {count} (e.g. {max(count, batch_size // count * count)})."
+            )
+
+
+class Parallel:
+    """Placement and compilation for one mode (``'jit'`` or ``'pmap'``) over ``mesh``."""
+
+    def __init__(self, mesh: Mesh, mode: str = "jit"):
+        if mode not in ("jit", "pmap"):
+            raise ValueError(f"mode must be 'jit' or 'pmap', got {mode!r}.")
+        self.mesh = mesh
+        self.mode = mode
+        self.replicated = NamedSharding(mesh, PartitionSpec())
+        self.sharded = NamedSharding(mesh, PartitionSpec(AXIS))
+        self.local_devices = [
+            d for d in mesh.devices.flat if d.process_index == jax.process_index()
+        ]
+
+    @property
+    def axis_name(self) -> str | None:
+        """The collective axis the method must use: ``'data'`` under pmap, None under jit."""
+        return AXIS if self.mode == "pmap" else None
+
+    @property
+    def num_devices(self) -> int:
+        """Devices in the mesh, over every process."""
+        return self.mesh.devices.size
+
+    def init(self, fn: Callable[[], Any]) -> Any:
+        """Runs ``fn`` (e.g. state creation) so that its outputs are born replicated on the mesh.
+
+        ``jax.eval_shape`` gives the output tree without computing it; the
+        compiled ``fn`` then writes every leaf straight to its devices, so no
+        host or single-device copy of the parameters is ever made.
+        """
+        shapes = jax.eval_shape(fn)
+        out = jax.jit(fn, out_shardings=jax.tree.map(lambda _: self.replicated, shapes))()
+        return self.to_device(out) if self.mode == "pmap" else out
+
+    def to_device(self, state: Any) -> Any:
+        """A host or mesh state -> this mode's layout (replicated; a device axis under pmap)."""
+        if self.mode == "jit":
+            return jax.device_put(state, self.replicated)
+        n = len(self.local_devices)
+        stacked = NamedSharding(Mesh(np.array(self.local_devices), (AXIS,)), PartitionSpec(AXIS))
+        return jax.tree.map(
+            lambda x: jax.device_put(jnp.broadcast_to(x, (n, *np.shape(x))), stacked), state
+        )
+
+    def from_device(self, tree: Any) -> Any:
+        """This mode's layout -> one replicated copy (for saving, metrics, evaluation)."""
+        if self.mode == "jit":
+            return tree
+        return jax.tree.map(lambda x: x[0], tree)
+
+    def put_batch(self, batch: dict[str, np.ndarray]) -> dict[str, jax.Array]:
+        """This process's host batch -> the step's input (global arrays; per device under pmap)."""
+        if self.mode == "jit":
+            return {
+                k: jax.make_array_from_process_local_data(self.sharded, np.asarray(v))
+                for k, v in batch.items()
+            }
+        n = len(self.local_devices)
+        return {k: np.asarray(v).reshape(n, -1, *np.shape(v)[1:]) for k, v in batch.items()}
+
+    def compile_step(self, step: Callable, *, donate: bool = True) -> Callable:
+        """``jax.jit`` with shardings (batch over 'data', state replicated) or ``jax.pmap``."""
+        donate_argnums = (0,) if donate else ()
+        if self.mode == "pmap":
+            return jax.pmap(
+                step, axis_name=AXIS, devices=self.local_devices, donate_argnums=donate_argnums
+            )
+        return jax.jit(
+            step,
+            in_shardings=(self.replicated, self.sharded),
+            out_shardings=(self.replicated, self.replicated),
+            donate_argnums=donate_argnums,
+        )

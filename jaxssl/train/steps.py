@@ -1,0 +1,68 @@
+"""The generic train step: pure, knows no method by name, same numbers under jit and pmap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import optax
+from jax import lax
+
+from jaxssl.train.state import TrainState
+
+
+def make_train_step(
+    method, tx: optax.GradientTransformation, *, schedule: optax.Schedule | None = None
+) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
+    """A pure ``(state, batch) -> (state, metrics)`` for ``method`` and optimizer ``tx``.
+
+    The method's ``loss_fn(params, state, batch, rng)`` returns
+    ``(loss, (new_state, metrics))`` where ``state`` holds ``batch_stats``
+    and ``method``; its optional ``post_update(state) -> state`` runs after the
+    optimizer (an EMA target, a queue).
+
+    When ``method.axis_name`` is set the step runs per device under ``pmap``:
+    the method's loss already covers the global batch (negatives and
+    BatchNorm statistics from every device), so the exact gradient is that
+    loss's gradient averaged over devices (see :mod:`jaxssl.losses.contrastive`);
+    metrics are averaged too. Under ``jit`` (``axis_name=None``) the arrays are
+    global and XLA adds the communication.
+
+    Args:
+      method: an object with ``loss_fn``, ``axis_name`` and optionally ``post_update``.
+      tx: the optimizer.
+      schedule: if given, its value at the step is reported as ``metrics['lr']``.
+
+    Returns:
+      The step function, to be wrapped in ``jax.jit`` or ``jax.pmap``.
+    """
+    axis_name = getattr(method, "axis_name", None)
+    post_update = getattr(method, "post_update", None)
+
+    def step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+        rng = jax.random.fold_in(state.key, state.step)
+        aux = {"batch_stats": state.batch_stats, "method": state.method_state}
+        grad_fn = jax.value_and_grad(method.loss_fn, has_aux=True)
+        (loss, (new_aux, metrics)), grads = grad_fn(state.params, aux, batch, rng)
+        if axis_name is not None:
+            grads = lax.pmean(grads, axis_name)
+            metrics = lax.pmean(metrics, axis_name)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        new_state = state.replace(
+            step=state.step + 1,
+            params=params,
+            batch_stats=new_aux["batch_stats"],
+            opt_state=opt_state,
+            method_state=new_aux["method"],
+        )
+        if post_update is not None:
+            new_state = post_update(new_state)
+        metrics = dict(metrics, loss=loss)
+        metrics["grad_norm"] = optax.tree.norm(grads)
+        metrics["param_norm"] = optax.tree.norm(params)
+        if schedule is not None:
+            metrics["lr"] = schedule(state.step)
+        return new_state, metrics
+
+    return step

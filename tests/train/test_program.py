@@ -1,0 +1,191 @@
+"""train.py end to end in subprocesses: a run, an interrupted run resumed, start-up errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from jaxssl.train import restore_params, run
+from tests.train.conftest import ROOT
+
+
+def _train_py(workdir, data_dir, *overrides, check=True):
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        f"--config={ROOT / 'configs' / 'tiny.py'}",
+        f"--workdir={workdir}",
+        f"--config.data_dir={data_dir}",
+        *overrides,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def _metrics(workdir, split="train"):
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f]
+    return {r["step"]: r for r in rows if r["split"] == split}
+
+
+def _final_params(workdir, like):
+    return restore_params(str(workdir), like)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, data_dir):
+    workdir = tmp_path_factory.mktemp("run") / "full"
+    proc = _train_py(workdir, data_dir)
+    return workdir, proc
+
+
+def test_train_py_end_to_end(uninterrupted):
+    workdir, proc = uninterrupted
+    rows = _metrics(workdir)
+    assert sorted(rows) == list(range(1, 17))
+    losses = [rows[s]["loss"] for s in range(1, 17)]
+    assert np.all(np.isfinite(losses))
+    # the loss falls: SimCLR's tiny run goes from ~3.5 to ~2.5 (log(2*64-1)=4.8 is chance)
+    assert np.mean(losses[-4:]) < np.mean(losses[:4]) - 0.3, losses
+    for key in ("top1", "lr", "grad_norm", "param_norm", "images_per_s", "pos_sim", "neg_sim"):
+        assert key in rows[16]
+    assert "first_step_s" in rows[1] and "images_per_s" not in rows[1]  # compile is not a rate
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["16", "8"]
+    results = json.loads((workdir / "results.json").read_text())
+    assert 0.1 < results["knn_top1"] <= 1 and 0.1 < results["linear_top1"] <= 1
+    assert (workdir / "config.json").exists()
+    assert any(
+        name.startswith("events.out.tfevents") for name in os.listdir(workdir / "tensorboard")
+    )
+    assert f"kNN {results['knn_top1']:.4f}" in proc.stdout.strip().splitlines()[-1]
+
+
+def test_resume_is_bitwise_exact(uninterrupted, tmp_path, data_dir):
+    """8 steps, stop; a new process resumes and runs 8 more: same as 16 straight."""
+    full, _ = uninterrupted
+    workdir = tmp_path / "resumed"
+    _train_py(workdir, data_dir, "--config.stop_at_step=8")
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["8"]
+    assert not (workdir / "results.json").exists()
+    proc = _train_py(workdir, data_dir)
+    assert "resumed from step 8" in proc.stdout
+
+    want, got = _metrics(full), _metrics(workdir)
+    assert sorted(got) == list(range(1, 17))
+    for step in range(1, 17):  # same batches, same augmentations: equal to the bit
+        assert got[step]["loss"] == want[step]["loss"], step
+    # the data iterators stand at the same place
+    state = [
+        json.loads((d / "checkpoints" / "16" / "data" / "process_0-of-1.json").read_text())
+        for d in (full, workdir)
+    ]
+    assert state[0] == state[1]
+    like = jax.tree.map(np.asarray, _final_params(full, None))
+    for a, b in zip(
+        jax.tree.leaves(like), jax.tree.leaves(_final_params(workdir, like)), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unknown_config_key_on_the_command_line(tmp_path, data_dir):
+    proc = _train_py(tmp_path / "w", data_dir, "--config.optim.lerning_rate=0.1", check=False)
+    assert proc.returncode != 0
+    assert "lerning_rate" in proc.stderr
+    assert not (tmp_path / "w").exists()
+
+
+def test_unknown_config_key_in_a_config(tiny_config, tmp_path):
+    tiny_config.unlock()
+    tiny_config.optim.lerning_rate = 0.1
+    with pytest.raises(ValueError, match=r"unknown config key\(s\): optim.lerning_rate"):
+        run(tiny_config, str(tmp_path / "w"))
+    assert not (tmp_path / "w").exists()
+
+
+def test_batch_not_divisible_by_devices(tiny_config, tmp_path):
+    tiny_config.batch_size = 60  # 8 devices
+    with pytest.raises(ValueError, match="batch_size=60 does not divide over 8 devices"):
+        run(tiny_config, str(tmp_path / "w"))
+    assert not (tmp_path / "w").exists()
+
+
+def test_missing_dataset(tiny_config, tmp_path):
+    tiny_config.dataset = "cifar10"
+    tiny_config.data_dir = str(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="tfds build cifar10"):
+        run(tiny_config, str(tmp_path / "w"))
+    assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("dtype", "float16", "config.dtype must be one of"),
+        ("parallel", "pjit", "config.parallel must be one of"),
+        ("optim.name", "sgdw", "config.optim.name must be one of"),
+        ("batch_size", 0, "config.batch_size must be > 0"),
+        ("num_steps", -1, "config.num_steps must be >= 0"),
+    ],
+)
+def test_bad_values(tiny_config, tmp_path, key, value, match):
+    section, _, name = key.rpartition(".")
+    (tiny_config[section] if section else tiny_config)[name] = value
+    with pytest.raises(ValueError, match=match):
+        run(tiny_config, str(tmp_path / "w"))
+
+
+@pytest.mark.parametrize(
+    ("name", "arg", "shape"),
+    [
+        ("simclr_digits", None, (8, 8, 1)),
+        ("tiny", None, (8, 8, 1)),
+        ("simclr_cifar10", "800", (32, 32, 3)),
+        ("simclr_imagenet", None, (224, 224, 3)),
+    ],
+)
+def test_configs_build(name, arg, shape):
+    """Every config validates and its model, head and optimizer trace (no memory allocated)."""
+    from jaxssl import methods
+    from jaxssl.train import create_state, make_optimizer, make_schedule, validate
+    from tests.train.conftest import load_config
+
+    config = load_config(name, arg)
+    validate(config)
+    method = methods.build(config)
+    tx = make_optimizer(config.optim, make_schedule(config.optim, config.batch_size, 100, 10))
+    sample = {"image": np.zeros((1, *shape), np.uint8), "index": np.zeros((1,), np.int64)}
+    state = jax.eval_shape(lambda: create_state(method, tx, jax.random.key(0), sample))
+    assert jax.tree.leaves(state.params)
+    if arg == "800":
+        assert config.num_epochs == 800
+
+
+def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys):
+    """The loop under pmap with the kNN monitor; then a new run starting from its parameters."""
+    tiny_config.parallel = "pmap"
+    tiny_config.num_steps = 4
+    tiny_config.checkpoint.every_steps = 2
+    tiny_config.eval.knn_every_steps = 2
+    tiny_config.eval.final = False
+    first = tmp_path / "first"
+    results = run(tiny_config, str(first))
+    assert "knn_top1" not in results
+    evals = _metrics(first, split="eval")
+    assert sorted(evals) == [2, 4]
+    assert all(0.1 < row["knn_top1"] <= 1 for row in evals.values())
+
+    tiny_config.init_from = str(first)
+    tiny_config.num_steps = 1
+    tiny_config.eval.knn_every_steps = 0
+    run(tiny_config, str(tmp_path / "second"))
+    assert f"parameters from {first}" in capsys.readouterr().out
+
+    tiny_config.encoder_kwargs.dense_features = 48  # a different model
+    with pytest.raises(ValueError, match=r"parameter \['encoder'\]\['Dense_0'\]"):
+        run(tiny_config, str(tmp_path / "third"))

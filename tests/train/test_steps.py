@@ -1,0 +1,145 @@
+"""The generic train step over devices: 8 devices = 1 device, pmap = jit, one trace."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxssl import methods
+from jaxssl.train import Parallel, create_state, make_mesh, make_train_step
+from jaxssl.train.optim import make_optimizer, make_schedule
+from tests.train.conftest import load_config
+
+BATCH = 32
+
+
+def _setup(axis_name=None, optimizer="lars", dtype=jnp.float32):
+    """The tiny config's SimCLR (SmallCNN, SimCLR v2 head with BatchNorm), in ``dtype``."""
+    config = load_config("tiny")
+    config.optim.name = optimizer
+    config.optim.base_lr = 0.1
+    config.optim.lr_scaling = "none"
+    method = methods.build(config, axis_name)
+    if dtype != jnp.float32:
+        method = dataclasses.replace(
+            method,
+            encoder=method.encoder.clone(dtype=dtype, param_dtype=dtype),
+            head=method.head.clone(dtype=dtype, param_dtype=dtype),
+        )
+    tx = make_optimizer(config.optim, make_schedule(config.optim, BATCH, 10, 1))
+    return method, tx
+
+
+def _batches(rng, steps):
+    return [
+        {
+            "image": rng.integers(0, 256, size=(BATCH, 8, 8, 1), dtype=np.uint8),
+            "index": rng.choice(10_000, size=BATCH, replace=False).astype(np.int64),
+        }
+        for _ in range(steps)
+    ]
+
+
+def _train(par, method, tx, batches):
+    sample = {k: v[:1] for k, v in batches[0].items()}
+    state = par.init(lambda: create_state(method, tx, jax.random.key(3), sample))
+    step = par.compile_step(make_train_step(method, tx))
+    losses = []
+    for batch in batches:
+        state, metrics = step(state, par.put_batch(batch))
+        losses.append(float(par.from_device(metrics)["loss"]))
+    return jax.device_get(par.from_device(state)), losses
+
+
+def _assert_close(a, b, rtol):
+    """Every leaf within ``rtol`` of its own scale (its largest magnitude).
+
+    Element-wise relative error is meaningless for entries that pass near zero
+    (biases start there): summing over 8 shards instead of 1 reorders float32
+    additions, an error relative to the leaf's scale, not to each entry.
+    """
+    for (path, x), y in zip(
+        jax.tree_util.tree_flatten_with_path(a)[0], jax.tree.leaves(b), strict=True
+    ):
+        atol = rtol * float(np.max(np.abs(y)))
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, err_msg=jax.tree_util.keystr(path))
+
+
+class _Counting:
+    """A method wrapper that counts how often its loss is traced."""
+
+    def __init__(self, method):
+        self.method, self.axis_name, self.traces = method, method.axis_name, 0
+
+    def init(self, *args):
+        return self.method.init(*args)
+
+    def loss_fn(self, *args):
+        self.traces += 1
+        return self.method.loss_fn(*args)
+
+
+STEPS = 5
+
+
+@pytest.fixture(scope="module")
+def one_device():
+    batches = _batches(np.random.default_rng(0), STEPS)
+    method, tx = _setup()
+    state, losses = _train(Parallel(make_mesh(jax.devices()[:1])), method, tx, batches)
+    return batches, state, losses
+
+
+# float32: summing over 8 shards instead of 1 reorders additions, and the
+# BatchNorm backward cancels large terms; measured leaf-relative differences
+# after 5 steps are ~1e-5 (jit) and ~3e-5 (pmap). The float64 test below
+# checks the same equalities to 1e-9, where a real difference could not hide.
+F32_RTOL = 1e-4
+
+
+@pytest.mark.parametrize("mode", ["jit", "pmap"])
+def test_eight_devices_equal_one(one_device, mode):
+    batches, want, want_losses = one_device
+    method, tx = _setup(axis_name="data" if mode == "pmap" else None)
+    counting = _Counting(method)
+    got, losses = _train(Parallel(make_mesh(), mode=mode), counting, tx, batches)
+    assert counting.traces == 1, "the step must compile once"
+    assert int(got.step) == STEPS
+    _assert_close(got.params, want.params, F32_RTOL)
+    _assert_close(got.batch_stats, want.batch_stats, F32_RTOL)
+    np.testing.assert_allclose(losses, want_losses, rtol=1e-5)
+    # the steps did something: every parameter moved from its initial value
+    sample = {k: v[:1] for k, v in batches[0].items()}
+    init = method.init(jax.random.fold_in(jax.random.key(3), 0), sample)
+    moved = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), got.params, init["params"])
+    assert min(jax.tree.leaves(moved)) > 0
+    assert jax.tree.leaves(got.batch_stats), "the tiny model must have BatchNorm"
+
+
+def test_eight_devices_equal_one_float64():
+    batches = _batches(np.random.default_rng(1), 3)
+    with jax.enable_x64(True):
+        results = {}
+        for name, devices, mode in (
+            ("one", jax.devices()[:1], "jit"),
+            ("jit", None, "jit"),
+            ("pmap", None, "pmap"),
+        ):
+            method, tx = _setup("data" if mode == "pmap" else None, dtype=jnp.float64)
+            results[name], _ = _train(Parallel(make_mesh(devices), mode), method, tx, batches)
+    want = results["one"]
+    assert jax.tree.leaves(want.params)[0].dtype == np.float64
+    for name in ("jit", "pmap"):
+        _assert_close(results[name].params, want.params, rtol=1e-9)
+        _assert_close(results[name].batch_stats, want.batch_stats, rtol=1e-9)
+
+
+def test_pmap_without_axis_name_differs(one_device):
+    """Per-device BN statistics and negatives are not the global batch's: not equal."""
+    batches, want, _ = one_device
+    method, tx = _setup(axis_name=None)
+    got, _ = _train(Parallel(make_mesh(), mode="pmap"), method, tx, batches)
+    with pytest.raises(AssertionError):
+        _assert_close(got.batch_stats, want.batch_stats, F32_RTOL)
