@@ -4,13 +4,16 @@ Run (CPU is enough):
   python train.py                      # this config
   python train.py --config=configs/simclr_digits.py --workdir=runs/digits
 
-Small CNN encoder (512-d features), SimCLR v2 projection head (3 layers, BN),
-mild crops only (no flip: digits are not mirror-symmetric), LARS at
-lr 1.2 x B/256 with warm-up and cosine decay, temperature 0.2.
+Small CNN encoder (conv 32-64-128, a 64-unit dense layer: the 64 features
+the probes see), SimCLR v2 projection head (3 layers, BN, 512 hidden, 128
+out), mild crops only (no flip: digits are not mirror-symmetric), LARS at
+lr 1.2 x B/256 with 10 warm-up epochs and cosine decay, temperature 0.5,
+batch 256 for 600 steps.
 
-Expected (2-core CPU, about TODO s): on the 355 held-out digits, kNN ~TODO and
-linear probe ~TODO for the pretrained encoder, against ~TODO linear for the
-same encoder at random initialisation and ~0.96-0.97 for raw pixels.
+Expected (measured on a 2-core CPU, seeds 0-2, about 2 minutes): on the 355
+held-out digits, kNN 0.977-0.989 and linear probe 0.977-0.980 for the
+pretrained encoder, against 0.884-0.901 linear for the same encoder at random
+initialisation and 0.969 linear / 0.980 kNN for raw pixels.
 """
 
 from jaxssl.train.config import default_config
@@ -24,10 +27,12 @@ def get_config():
     c.augment = "digits"
     c.encoder = "small_cnn"
     c.encoder_kwargs.features = (32, 64, 128)
-    c.encoder_kwargs.dense_features = 512
+    c.encoder_kwargs.dense_features = 64
     c.batch_size = 256
-    c.num_epochs = 200
-    c.simclr.temperature = 0.2
+    c.num_epochs = 120  # 5 steps per epoch: 600 steps
+    c.simclr.temperature = 0.5
+    c.simclr.head_hidden = 512
+    c.simclr.head_output = 128
     c.optim.name = "lars"
     c.optim.base_lr = 1.2
     c.optim.weight_decay = 1e-6

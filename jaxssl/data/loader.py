@@ -55,7 +55,7 @@ def make_loader(
     shard: tuple[int, int] | None = None,
     transform: Callable[[Mapping], Mapping] | None = None,
 ) -> grain.IterDataset:
-    """A Grain pipeline over a random-access ``source`` (``len`` and ``[i]``): shard, shuffle, batch.
+    """A Grain pipeline over a random-access ``source`` (``len``, ``[i]``): shard, shuffle, batch.
 
     Args:
       source: e.g. :func:`jaxssl.data.datasets.data_source` or an

@@ -18,6 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
+from jaxssl.data.loader import to_global_batch
+
 AXIS = "data"
 
 
@@ -91,10 +93,7 @@ class Parallel:
     def put_batch(self, batch: dict[str, np.ndarray]) -> dict[str, jax.Array]:
         """This process's host batch -> the step's input (global arrays; per device under pmap)."""
         if self.mode == "jit":
-            return {
-                k: jax.make_array_from_process_local_data(self.sharded, np.asarray(v))
-                for k, v in batch.items()
-            }
+            return to_global_batch(batch, self.mesh, AXIS)
         n = len(self.local_devices)
         return {k: np.asarray(v).reshape(n, -1, *np.shape(v)[1:]) for k, v in batch.items()}
 

@@ -181,11 +181,15 @@ def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys)
     assert all(0.1 < row["knn_top1"] <= 1 for row in evals.values())
 
     tiny_config.init_from = str(first)
+    tiny_config.parallel = "jit"
     tiny_config.num_steps = 1
     tiny_config.eval.knn_every_steps = 0
     run(tiny_config, str(tmp_path / "second"))
     assert f"parameters from {first}" in capsys.readouterr().out
 
-    tiny_config.encoder_kwargs.dense_features = 48  # a different model
-    with pytest.raises(ValueError, match=r"parameter \['encoder'\]\['Dense_0'\]"):
-        run(tiny_config, str(tmp_path / "third"))
+    params = restore_params(str(first))
+    assert set(params) == {"encoder", "head"}
+    wider = jax.tree.map(np.asarray, params)
+    wider["encoder"]["Dense_0"]["kernel"] = np.zeros((16, 48), np.float32)  # another model
+    with pytest.raises(ValueError, match=r"parameter \['encoder'\]\['Dense_0'\]\['kernel'\]"):
+        restore_params(str(first), wider)
