@@ -143,3 +143,25 @@ def test_pmap_without_axis_name_differs(one_device):
     got, _ = _train(Parallel(make_mesh(), mode="pmap"), method, tx, batches)
     with pytest.raises(AssertionError):
         _assert_close(got.batch_stats, want.batch_stats, F32_RTOL)
+
+
+def test_bfloat16_compute_keeps_float32_parameters_and_loss(rng):
+    config = load_config("tiny")
+    config.dtype = "bfloat16"
+    method = methods.build(config)
+    tx = make_optimizer(config.optim, make_schedule(config.optim, BATCH, 10, 1))
+    batches = _batches(rng, 2)
+    sample = {k: v[:1] for k, v in batches[0].items()}
+    state = jax.jit(lambda: create_state(method, tx, jax.random.key(0), sample))()
+    projections = method.net.apply(
+        {"params": state.params, "batch_stats": state.batch_stats},
+        np.zeros((4, 8, 8, 1), np.float32),
+        train=False,
+    )[1]
+    assert projections.dtype == jnp.bfloat16  # the compute really is bf16
+    step = jax.jit(make_train_step(method, tx))
+    for batch in batches:
+        state, metrics = step(state, batch)
+    assert metrics["loss"].dtype == jnp.float32 and np.isfinite(metrics["loss"])
+    assert {leaf.dtype for leaf in jax.tree.leaves(state.params)} == {jnp.dtype(jnp.float32)}
+    assert {leaf.dtype for leaf in jax.tree.leaves(state.batch_stats)} == {jnp.dtype(jnp.float32)}
