@@ -57,5 +57,6 @@ def get_config():
     c.eval.knn_k = 20
     c.eval.max_train_examples = 100_000
     c.eval.batch_size = 4096
+    c.eval.kmeans = False  # 1000 clusters on 50k x 2048: use jaxssl.eval.cluster offline
     c.eval.linear_probe = False  # too large for scikit-learn; see the evaluation module
     return c

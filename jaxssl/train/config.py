@@ -81,6 +81,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.eval.batch_size = 512
     c.eval.final = True  # kNN (and the linear probe) at the end
     c.eval.linear_probe = True  # scikit-learn logistic regression; for small datasets
+    c.eval.kmeans = True  # k-means on the eval split's features: accuracy, NMI, ARI
     c.eval.baselines = False  # also probe the random-init encoder and raw pixels
     return c
 

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from jaxssl import methods
 from jaxssl.data import datasets
 from jaxssl.data.loader import make_loader
+from jaxssl.eval.cluster import kmeans_scores
 from jaxssl.eval.knn import knn_accuracy
 from jaxssl.eval.probe import sklearn_linear_probe
 from jaxssl.train import config as config_lib
@@ -162,7 +163,9 @@ class _Subset:
         return self.source[i]
 
 
-def _evaluate(features, params, state, train_src, eval_src, config, *, probe: bool, raw=False):
+def _evaluate(
+    features, params, state, train_src, eval_src, config, *, probe: bool, raw=False, kmeans=False
+):
     limit = config.eval.max_train_examples
     bank, bank_y = features(params, state, train_src, limit=limit, raw=raw)
     query, query_y = features(params, state, eval_src, raw=raw)
@@ -180,6 +183,8 @@ def _evaluate(features, params, state, train_src, eval_src, config, *, probe: bo
     }
     if probe:
         out["linear_top1"] = sklearn_linear_probe(bank, bank_y, query, query_y)
+    if kmeans:
+        out.update(kmeans_scores(query, query_y, seed=config.seed))
     return out
 
 
@@ -315,10 +320,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         ckpt.wait()
     results: dict[str, Any] = {"steps": stop, "total_steps": total_steps}
     if stop == total_steps and config.eval.final:
-        results.update(
-            _final_eval(method, par, state, create, features, train_src, eval_src, config)
-        )
-        writer.write(stop, {k: v for k, v in results.items() if k.endswith("top1")}, prefix="final")
+        scores = _final_eval(method, par, state, create, features, train_src, eval_src, config)
+        results.update(scores)
+        writer.write(stop, scores, prefix="final")
     writer.close()
     ckpt.close()
     results["wall_s"] = time.time() - t0
@@ -335,32 +339,20 @@ def _model_state(state: TrainState) -> dict:
 
 
 def _final_eval(method, par, state, create, features, train_src, eval_src, config) -> dict:
+    """kNN, linear probe and k-means of the trained encoder (and of the baselines)."""
+    options = {"probe": config.eval.linear_probe, "kmeans": config.eval.kmeans}
     host = par.from_device(state)
-    probe = config.eval.linear_probe
-    out = _evaluate(
-        features, host.params, _model_state(host), train_src, eval_src, config, probe=probe
-    )
+    candidates = [("", host.params, _model_state(host), False)]
     if config.eval.baselines:
         init = jax.jit(create)()
-        for name, res in (
-            (
-                "random_init",
-                _evaluate(
-                    features,
-                    init.params,
-                    _model_state(init),
-                    train_src,
-                    eval_src,
-                    config,
-                    probe=probe,
-                ),
-            ),
-            (
-                "pixels",
-                _evaluate(features, None, None, train_src, eval_src, config, probe=probe, raw=True),
-            ),
-        ):
-            out.update({f"{name}_{k}": v for k, v in res.items()})
+        candidates.append(("random_init_", init.params, _model_state(init), False))
+        candidates.append(("pixels_", None, None, True))
+    out = {}
+    for prefix, params, model_state, raw in candidates:
+        scores = _evaluate(
+            features, params, model_state, train_src, eval_src, config, raw=raw, **options
+        )
+        out.update({prefix + k: v for k, v in scores.items()})
     return out
 
 
@@ -376,6 +368,8 @@ def summary_line(results: dict, config: ml_collections.ConfigDict) -> str:
         parts = [f"kNN {results[prefix + 'knn_top1']:.4f}"]
         if prefix + "linear_top1" in results:
             parts.append(f"linear probe {results[prefix + 'linear_top1']:.4f}")
+        if prefix + "kmeans_acc" in results:
+            parts.append(f"k-means {results[prefix + 'kmeans_acc']:.4f}")
         return ", ".join(parts)
 
     line = f"{config.method} encoder on {config.dataset}:{config.eval_split}: {scores('')}"
