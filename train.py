@@ -17,6 +17,8 @@ import time
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from jaxssl.train import run
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -34,8 +36,6 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
-    from jaxssl.train import run  # after flag parsing, so --help is fast
-
     workdir = _WORKDIR.value or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
     run(_CONFIG.value, workdir)
 
