@@ -182,9 +182,7 @@ def augment_image(key: jax.Array, image: jax.Array, aug: Augment) -> jax.Array:
     """Applies ``aug`` to one image ``[H, W, C]`` (uint8 or float in [0, 1]); float32 out."""
     if image.ndim != 3:
         raise ValueError(f"image must have shape [H, W, C], got shape {image.shape}.")
-    if jnp.issubdtype(image.dtype, jnp.integer):
-        image = image.astype(jnp.float32) / 255.0
-    image = image.astype(jnp.float32)
+    image = to_unit_float(image)
     ks = jax.random.split(key, 8)
     x = random_resized_crop(ks[0], image, aug.size, aug.crop_scale, aug.crop_ratio)
     x = _maybe(ks[1], aug.flip_prob, lambda x: x[:, ::-1], x)
@@ -201,11 +199,27 @@ def augment_image(key: jax.Array, image: jax.Array, aug: Augment) -> jax.Array:
         sigma = jax.random.uniform(ks[5], minval=aug.blur_sigma[0], maxval=aug.blur_sigma[1])
         x = _maybe(ks[6], aug.blur_prob, lambda x: pix.gaussian_blur(x, sigma, kernel), x)
     x = _maybe(ks[7], aug.solarize_prob, lambda x: pix.solarize(x, 0.5), x)
-    if aug.mean is not None:
-        mean = jnp.asarray(aug.mean, jnp.float32)
-        std = jnp.asarray(aug.std if aug.std is not None else 1.0, jnp.float32)
-        x = (x - mean) / std
-    return x
+    return normalize(x, aug)
+
+
+def to_unit_float(images: jax.Array) -> jax.Array:
+    """Images ``[..., C]``: uint8 -> float32 in [0, 1]; floats -> float32 unchanged."""
+    if jnp.issubdtype(images.dtype, jnp.integer):
+        return images.astype(jnp.float32) / 255.0
+    return images.astype(jnp.float32)
+
+
+def normalize(images: jax.Array, aug: Augment) -> jax.Array:
+    """``(images - aug.mean) / aug.std`` over the channel axis ``[..., C]``; unchanged if no mean.
+
+    The last step of :func:`augment_image`, also for un-augmented images
+    (evaluation) so they see the same input scale as the views.
+    """
+    if aug.mean is None:
+        return images
+    mean = jnp.asarray(aug.mean, jnp.float32)
+    std = jnp.asarray(aug.std if aug.std is not None else 1.0, jnp.float32)
+    return (images - mean) / std
 
 
 def example_keys(rng: jax.Array, indices: jax.Array, view: int = 0) -> jax.Array:

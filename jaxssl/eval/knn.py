@@ -17,10 +17,11 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxssl.losses._common import l2_normalize
+
 
 def _normalise(x):
-    x = x.astype(jnp.float32)
-    return x * lax.rsqrt(jnp.maximum(jnp.sum(x * x, axis=-1, keepdims=True), 1e-12))
+    return l2_normalize(x.astype(jnp.float32))
 
 
 @partial(jax.jit, static_argnames=("num_classes", "k", "chunk_size"))

@@ -95,22 +95,11 @@ class SimCLR:
 
     def features(self, params, state: dict, images: jax.Array) -> jax.Array:
         """Encoder features ``[B, F]`` (float32) of un-augmented images, in inference mode."""
-        x = images.astype(jnp.float32)
-        if jnp.issubdtype(images.dtype, jnp.integer):
-            x = x / 255.0
-        x = _normalise(x, self.augment)
+        first = self.augment[0] if isinstance(self.augment, tuple) else self.augment
+        x = aug_lib.normalize(aug_lib.to_unit_float(images), first)
         h = self.encoder.apply(
             {"params": params["encoder"], "batch_stats": state["batch_stats"].get("encoder", {})},
             x,
             train=False,
         )
         return h.astype(jnp.float32)
-
-
-def _normalise(x, augment):
-    """The augmentation's mean/std normalisation, for un-augmented images."""
-    first = augment[0] if isinstance(augment, tuple) else augment
-    if first.mean is None:
-        return x
-    std = 1.0 if first.std is None else jnp.asarray(first.std, jnp.float32)
-    return (x - jnp.asarray(first.mean, jnp.float32)) / std

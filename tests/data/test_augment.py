@@ -110,3 +110,19 @@ def test_bad_arguments():
         augment.Augment(size=8, crop_scale=(0.0, 1.0))
     with pytest.raises(ValueError, match=r"images must have shape \[B, H, W, C\]"):
         augment.augment_batch(jnp.zeros((8, 8, 3)), jax.random.key(0), IDENTITY)
+
+
+def test_to_unit_float_and_normalize(rng):
+    pixels = rng.integers(0, 256, size=(2, 4, 4, 3), dtype=np.uint8)
+    unit = augment.to_unit_float(jnp.asarray(pixels))
+    np.testing.assert_allclose(unit, pixels / 255.0, rtol=1e-6)
+    assert augment.to_unit_float(unit).dtype == jnp.float32
+    aug = augment.Augment(size=4, mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.5))
+    want = (pixels / 255.0 - np.array([0.5, 0.4, 0.3])) / np.array([0.2, 0.25, 0.5])
+    np.testing.assert_allclose(augment.normalize(unit, aug), want, rtol=1e-5, atol=1e-6)
+    assert augment.normalize(unit, augment.Augment(size=4)) is unit  # no mean: unchanged
+    # augment_image normalises last: the same key with and without mean/std differs by it
+    key = jax.random.key(0)
+    plain = augment.augment_image(key, jnp.asarray(pixels[0]), dataclasses.replace(aug, mean=None))
+    normed = augment.augment_image(key, jnp.asarray(pixels[0]), aug)
+    np.testing.assert_allclose(normed, augment.normalize(plain, aug), rtol=1e-5, atol=1e-6)
