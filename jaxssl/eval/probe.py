@@ -23,7 +23,16 @@ def sklearn_linear_probe(
     c: float = 1.0,
     max_iter: int = 2000,
 ) -> float:
-    """Test accuracy of a logistic regression (L2, inverse strength ``c``) fitted on train."""
+    """Test accuracy of a logistic regression (L2, inverse strength ``c``) fitted on train.
+
+    Args:
+      train_x: features ``[N, F]``; standardised with train statistics before fitting.
+      train_y: integer labels ``[N]``.
+      test_x: features ``[M, F]``.
+      test_y: labels ``[M]``.
+      c: inverse regularisation strength (scikit-learn's ``C``).
+      max_iter: L-BFGS iterations.
+    """
     model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
     model.fit(np.asarray(train_x, np.float64), np.asarray(train_y))
     return float(model.score(np.asarray(test_x, np.float64), np.asarray(test_y)))
