@@ -1,6 +1,5 @@
 """The scikit-learn probe: separable features are classified, label noise is not."""
 
-
 from jaxssl.eval import sklearn_linear_probe
 
 
