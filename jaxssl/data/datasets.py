@@ -158,3 +158,24 @@ def _prepared_dir(name: str, data_dir: str) -> Path | None:
     return max(
         found, key=lambda p: tuple(int(v) for v in p.name.split(".") if v.isdigit()), default=None
     )
+
+
+def num_classes(source, label_key: str = "label") -> int:
+    """The class count of ``source``'s ``label_key`` feature, from its TFDS metadata.
+
+    Raises:
+      ValueError: the source has no such metadata (set ``config.num_classes``).
+    """
+    info = getattr(source, "dataset_info", None)
+    try:
+        count = int(info.features[label_key].num_classes)
+    except (AttributeError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"cannot tell the number of classes of {label_key!r} from the dataset's "
+            "metadata; set config.num_classes."
+        ) from error
+    if count < 1:
+        raise ValueError(
+            f"the dataset says {label_key!r} has {count} classes; set config.num_classes."
+        )
+    return count

@@ -17,6 +17,7 @@ import ml_collections
 
 from jaxssl import models
 from jaxssl.data import augment as aug_lib
+from jaxssl.methods.classifier import Classifier
 from jaxssl.methods.simclr import EncoderWithHead, SimCLR
 
 AUGMENTS = {
@@ -45,7 +46,12 @@ def build_augment(config: ml_collections.ConfigDict):
 
 
 def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None):
-    """The method ``config.method`` with its encoder, head and augmentation from ``config``."""
+    """The method ``config.method`` with its encoder, head and augmentation from ``config``.
+
+    ``classifier`` and ``linear_probe`` need ``config.num_classes > 0`` (the
+    training loop fills it in from the dataset); ``linear_probe`` builds the
+    classifier too, for its ``init`` and ``features``.
+    """
     dtype = jnp.bfloat16 if config.dtype == "bfloat16" else jnp.float32
     encoder = _module(config.encoder, axis_name, dtype, **config.encoder_kwargs.to_dict())
     if config.method == "simclr":
@@ -65,7 +71,27 @@ def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None):
             axis_name=axis_name,
             image_key=config.image_key,
         )
-    raise ValueError(f"config.method must be one of ['simclr'], got {config.method!r}.")
+    if config.method in ("classifier", "linear_probe"):
+        if config.num_classes < 1:
+            raise ValueError(
+                f"config.num_classes must be > 0 for method {config.method!r}, got "
+                f"{config.num_classes!r}."
+            )
+        finetune = config.finetune
+        return Classifier(
+            encoder=encoder,
+            head=models.get_model("linear", num_classes=config.num_classes, dtype=dtype),
+            augment=build_augment(config) if finetune.augment else None,
+            label_smoothing=finetune.label_smoothing,
+            freeze_encoder=finetune.freeze_encoder,
+            axis_name=axis_name,
+            image_key=config.image_key,
+            label_key=config.label_key,
+        )
+    raise ValueError(
+        f"config.method must be one of ['simclr', 'classifier', 'linear_probe'], "
+        f"got {config.method!r}."
+    )
 
 
-__all__ = ["AUGMENTS", "EncoderWithHead", "SimCLR", "build", "build_augment"]
+__all__ = ["AUGMENTS", "Classifier", "EncoderWithHead", "SimCLR", "build", "build_augment"]

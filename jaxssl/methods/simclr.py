@@ -96,10 +96,22 @@ class SimCLR:
     def features(self, params, state: dict, images: jax.Array) -> jax.Array:
         """Encoder features ``[B, F]`` (float32) of un-augmented images, in inference mode."""
         first = self.augment[0] if isinstance(self.augment, tuple) else self.augment
-        x = aug_lib.normalize(aug_lib.to_unit_float(images), first)
-        h = self.encoder.apply(
-            {"params": params["encoder"], "batch_stats": state["batch_stats"].get("encoder", {})},
-            x,
-            train=False,
-        )
-        return h.astype(jnp.float32)
+        return encode(self.encoder, first, params, state, images)
+
+
+def encode(encoder: nn.Module, augment, params, state: dict, images: jax.Array) -> jax.Array:
+    """``encoder``'s features ``[B, F]`` (float32) of un-augmented images, in inference mode.
+
+    The images get the same scaling as the training views (``augment``'s
+    normalisation, or none when ``augment`` is None); ``params`` and
+    ``state['batch_stats']`` hold the encoder under the key ``'encoder'``.
+    """
+    x = aug_lib.to_unit_float(images)
+    if augment is not None:
+        x = aug_lib.normalize(x, augment)
+    h = encoder.apply(
+        {"params": params["encoder"], "batch_stats": state["batch_stats"].get("encoder", {})},
+        x,
+        train=False,
+    )
+    return h.astype(jnp.float32)

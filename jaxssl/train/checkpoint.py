@@ -90,6 +90,47 @@ class Checkpointer:
         self.manager.close()
 
 
+def read_state(directory: str) -> dict:
+    """The newest checkpoint's state item under ``directory``, every leaf a host NumPy array.
+
+    ``directory`` is a run's workdir or its ``checkpoints`` folder.
+
+    Raises:
+      FileNotFoundError: no checkpoint there.
+    """
+    path = os.path.abspath(directory)
+    if os.path.isdir(os.path.join(path, "checkpoints")):
+        path = os.path.join(path, "checkpoints")
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"config.init_from={directory!r}: no such directory.")
+    manager = ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(read_only=True))
+    step = manager.latest_step()
+    manager.close()
+    if step is None:
+        raise FileNotFoundError(f"config.init_from={directory!r}: no checkpoint found in {path}.")
+    # Read the state item alone, every leaf as a host NumPy array: the run
+    # that wrote it may have had another device layout than this one.
+    item = os.path.join(path, str(step), "state")
+    checkpointer = ocp.PyTreeCheckpointer()
+    tree = checkpointer.metadata(item).item_metadata.tree
+    restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
+    return checkpointer.restore(item, args=ocp.args.PyTreeRestore(restore_args=restore_args))
+
+
+def _match(stored: Any, like: Any, directory: str, what: str) -> Any:
+    """``stored`` cast to ``like``'s dtypes, after checking it has ``like``'s tree and shapes."""
+    want = jax.tree_util.tree_flatten_with_path(like)[0]
+    got = dict(jax.tree_util.tree_flatten_with_path(stored)[0])
+    for path_, leaf in want:
+        if path_ not in got or got[path_].shape != leaf.shape:
+            found = got[path_].shape if path_ in got else "missing"
+            raise ValueError(
+                f"config.init_from={directory!r}: {what} {jax.tree_util.keystr(path_)} has "
+                f"shape {leaf.shape} in this model but {found} in the checkpoint."
+            )
+    return jax.tree.map(lambda p, q: np.asarray(q).astype(p.dtype), like, stored)
+
+
 def restore_params(directory: str, like: Any = None) -> Any:
     """The ``params`` of the newest checkpoint under ``directory`` (for ``config.init_from``).
 
@@ -102,31 +143,43 @@ def restore_params(directory: str, like: Any = None) -> Any:
       FileNotFoundError: no checkpoint there.
       ValueError: the parameters do not match ``like`` (names the first difference).
     """
-    path = os.path.abspath(directory)
-    if os.path.isdir(os.path.join(path, "checkpoints")):
-        path = os.path.join(path, "checkpoints")
-    manager = ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(read_only=True))
-    step = manager.latest_step()
-    if step is None:
-        raise FileNotFoundError(f"config.init_from={directory!r}: no checkpoint found in {path}.")
-    manager.close()
-    # Read the state item alone, every leaf as a host NumPy array: the run
-    # that wrote it may have had another device layout than this one.
-    item = os.path.join(path, str(step), "state")
-    checkpointer = ocp.PyTreeCheckpointer()
-    tree = checkpointer.metadata(item).item_metadata.tree
-    restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
-    restored = checkpointer.restore(item, args=ocp.args.PyTreeRestore(restore_args=restore_args))
-    restored = restored["params"]
-    if like is None:
-        return restored
-    want = jax.tree_util.tree_flatten_with_path(like)[0]
-    got = dict(jax.tree_util.tree_flatten_with_path(restored)[0])
-    for path_, leaf in want:
-        if path_ not in got or got[path_].shape != leaf.shape:
-            found = got[path_].shape if path_ in got else "missing"
-            raise ValueError(
-                f"config.init_from={directory!r}: parameter {jax.tree_util.keystr(path_)} has "
-                f"shape {leaf.shape} in this model but {found} in the checkpoint."
-            )
-    return jax.tree.map(lambda p, q: np.asarray(q).astype(p.dtype), like, restored)
+    params = read_state(directory)["params"]
+    return params if like is None else _match(params, like, directory, "parameter")
+
+
+def load_pretrained(
+    directory: str, params: Any, batch_stats: Any, keys: tuple[str, ...] | None = None
+) -> tuple[Any, Any]:
+    """``(params, batch_stats)`` with the parts ``keys`` replaced by those of a checkpoint.
+
+    ``keys=None`` replaces everything (continuing a method's own training);
+    ``('encoder',)`` copies only the encoder into a model with a new head
+    (fine-tuning, probes). BatchNorm statistics come along: an encoder in
+    inference mode needs the running averages it was trained with.
+
+    Raises:
+      FileNotFoundError: no checkpoint under ``directory``.
+      ValueError: a part is missing from the checkpoint or has other shapes.
+    """
+    stored = read_state(directory)
+
+    def graft(ours, theirs, what):
+        theirs = theirs if isinstance(theirs, dict) else {}
+        if keys is None:
+            return _match(theirs, ours, directory, what)
+        out = dict(ours)
+        for key in keys:
+            if key not in ours:
+                continue
+            if key not in theirs and jax.tree.leaves(ours[key]):
+                raise ValueError(
+                    f"config.init_from={directory!r}: the checkpoint has no {what}s under "
+                    f"{key!r} (it has {sorted(theirs)})."
+                )
+            out[key] = _match(theirs.get(key, {}), ours[key], directory, what)
+        return out
+
+    return (
+        graft(params, stored["params"], "parameter"),
+        graft(batch_stats, stored.get("batch_stats", {}), "BatchNorm statistic"),
+    )

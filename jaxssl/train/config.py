@@ -8,10 +8,16 @@ compiled or read.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import ml_collections
 
 DTYPES = ("float32", "bfloat16")
 PARALLEL = ("jit", "pmap")
+# simclr pretrains; classifier fine-tunes (or trains from scratch) with labels;
+# linear_probe trains nothing: it evaluates an encoder (init_from) with probes.
+METHODS = ("simclr", "classifier", "linear_probe")
 OPTIMIZERS = ("lars", "sgd", "adamw")
 LR_SCALING = ("linear", "sqrt", "none")
 
@@ -19,7 +25,7 @@ LR_SCALING = ("linear", "sqrt", "none")
 def default_config() -> ml_collections.ConfigDict:
     """All keys with their defaults (SimCLR on the bundled digits, small CNN)."""
     c = ml_collections.ConfigDict()
-    c.method = "simclr"
+    c.method = "simclr"  # simclr | classifier | linear_probe
     c.seed = 0
     # data
     c.dataset = "digits"  # bundled (digits) or any TFDS dataset prepared as array_record
@@ -28,6 +34,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.eval_split = "test"
     c.image_key = "image"
     c.label_key = "label"
+    c.num_classes = 0  # 0: from the dataset's metadata
     c.load_size = 0  # > 0: resize (shorter side) and centre-crop on the host, for datasets
     # whose images differ in size (imagenet2012); 0 keeps them as stored
     c.image_size = 8  # augmented view side
@@ -51,6 +58,15 @@ def default_config() -> ml_collections.ConfigDict:
     c.simclr.head = "simclr_v2_head"
     c.simclr.head_hidden = 512
     c.simclr.head_output = 128
+    # fine-tuning (method = classifier)
+    c.finetune = ml_collections.ConfigDict()
+    c.finetune.label_fraction = 1.0  # < 1: class-balanced labelled subset (0.01, 0.1)
+    c.finetune.subset_seed = 0  # chooses that subset; fixed across run seeds
+    c.finetune.label_smoothing = 0.0
+    c.finetune.freeze_encoder = False  # head only (set optim.encoder_lr_mult = 0 too)
+    c.finetune.augment = True  # the `augment` preset on the training images
+    # with label_fraction < 1: pseudo-label the rest at these confidence thresholds
+    c.finetune.pseudo_label_thresholds = (0.5, 0.8, 0.9, 0.95, 0.99)
     # optimizer
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "lars"
@@ -65,25 +81,50 @@ def default_config() -> ml_collections.ConfigDict:
     c.optim.b1 = 0.9
     c.optim.b2 = 0.999
     c.optim.clip_norm = 0.0  # > 0: clip gradients to this global norm
+    c.optim.encoder_lr_mult = 1.0  # the encoder's learning rate over the head's; 0 freezes it
     # checkpoints
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.every_steps = 1000
     c.checkpoint.keep = 3
     c.checkpoint.async_save = True
-    c.init_from = ""  # checkpoint dir; parameters only, when the workdir has none
+    c.init_from = ""  # a run's workdir: its parameters (the encoder only, for classifier and
+    # linear_probe) start this run, when the workdir has no checkpoint of its own
     # logging and evaluation
     c.log_every_steps = 50
     c.eval = ml_collections.ConfigDict()
     c.eval.knn_every_steps = 0  # 0: only at the end
-    c.eval.knn_k = 20
-    c.eval.knn_temperature = 0.07
+    c.eval.knn_k = 200  # Wu et al. 2018's weighted kNN: k = 200, temperature 0.1
+    c.eval.knn_temperature = 0.1
     c.eval.max_train_examples = 0  # > 0: kNN bank / probe on the first N train examples
     c.eval.batch_size = 512
     c.eval.final = True  # kNN (and the linear probe) at the end
-    c.eval.linear_probe = True  # scikit-learn logistic regression; for small datasets
+    c.eval.linear_probe = True  # on-device softmax regression, weight decay chosen on val
+    c.eval.probe = ml_collections.ConfigDict()
+    c.eval.probe.weight_decays = (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
+    c.eval.probe.val_fraction = 0.2  # of train, held out to choose the weight decay
+    c.eval.probe.epochs = 100
+    c.eval.probe.batch_size = 256
+    c.eval.probe.learning_rate = 0.1
     c.eval.kmeans = True  # k-means on the eval split's features: accuracy, NMI, ARI
     c.eval.baselines = False  # also probe the random-init encoder and raw pixels
+    c.eval.embeddings = 2000  # eval-split features kept in embeddings.npz for the report
     return c
+
+
+def load_config_file(path: str, arg: str | None = None) -> ml_collections.ConfigDict:
+    """``get_config()`` (or ``get_config(arg)``) of the config file at ``path``.
+
+    What ``--config=PATH[:ARG]`` does, for a config that starts from another
+    one (``linear_digits.py`` from ``simclr_digits.py``: the same encoder and
+    data by construction).
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"config file {path!r} does not exist.")
+    name = "_jaxssl_config_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config() if arg is None else module.get_config(arg)
 
 
 def _unknown(config, schema, prefix=""):
@@ -102,14 +143,26 @@ def _choice(value, choices, name):
         raise ValueError(f"config.{name} must be one of {choices}, got {value!r}.")
 
 
+def _get(config, name: str):
+    for part in name.split("."):
+        config = config[part]
+    return config
+
+
 def _positive(config, names, *, allow_zero=False):
     for name in names:
-        value = config
-        for part in name.split("."):
-            value = value[part]
+        value = _get(config, name)
         if value < 0 or (value == 0 and not allow_zero):
             bound = ">= 0" if allow_zero else "> 0"
             raise ValueError(f"config.{name} must be {bound}, got {value!r}.")
+
+
+def _fraction(config, name, interval):
+    """``config.<name>`` must lie in ``interval``: "(0, 1]" or "[0, 1)"."""
+    value = _get(config, name)
+    ok = 0 < value <= 1 if interval == "(0, 1]" else 0 <= value < 1
+    if not ok:
+        raise ValueError(f"config.{name} must be in {interval}, got {value!r}.")
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
@@ -120,12 +173,14 @@ def validate(config: ml_collections.ConfigDict) -> None:
             f"unknown config key(s): {', '.join(unknown)}; see jaxssl/train/config.py "
             "for every key."
         )
+    _choice(config.method, METHODS, "method")
     _choice(config.dtype, DTYPES, "dtype")
     _choice(config.parallel, PARALLEL, "parallel")
     _choice(config.optim.name, OPTIMIZERS, "optim.name")
     _choice(config.optim.lr_scaling, LR_SCALING, "optim.lr_scaling")
     _positive(config, ["batch_size", "image_size", "simclr.temperature", "optim.base_lr"])
     _positive(config, ["eval.batch_size", "eval.knn_k", "log_every_steps"])
+    _positive(config, ["eval.probe.batch_size", "eval.probe.learning_rate"])
     _positive(config, ["checkpoint.every_steps", "checkpoint.keep"])
     _positive(
         config,
@@ -141,8 +196,29 @@ def validate(config: ml_collections.ConfigDict) -> None:
             "optim.clip_norm",
             "eval.knn_every_steps",
             "eval.max_train_examples",
+            "eval.embeddings",
+            "num_classes",
+            "finetune.label_smoothing",
+            "optim.encoder_lr_mult",
+            "eval.probe.epochs",
+            "eval.probe.val_fraction",
         ],
         allow_zero=True,
     )
+    _fraction(config, "finetune.label_fraction", "(0, 1]")
+    _fraction(config, "finetune.label_smoothing", "[0, 1)")
+    _fraction(config, "eval.probe.val_fraction", "[0, 1)")
+    if any(not 0 <= t <= 1 for t in config.finetune.pseudo_label_thresholds):
+        raise ValueError(
+            "config.finetune.pseudo_label_thresholds must be probabilities in [0, 1], got "
+            f"{tuple(config.finetune.pseudo_label_thresholds)!r}."
+        )
+    if not config.eval.probe.weight_decays or min(config.eval.probe.weight_decays) < 0:
+        raise ValueError(
+            "config.eval.probe.weight_decays must be one or more values >= 0, got "
+            f"{tuple(config.eval.probe.weight_decays)!r}."
+        )
+    if config.method == "linear_probe":
+        return  # trains nothing: the schedule keys do not matter
     if config.num_steps == 0 and config.num_epochs == 0:
         raise ValueError("config.num_epochs or config.num_steps must be > 0.")

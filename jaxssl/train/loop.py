@@ -9,6 +9,7 @@ of the encoder on held-out data.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -17,16 +18,20 @@ from typing import Any
 import jax
 import ml_collections
 import numpy as np
+import optax
 from tqdm.auto import tqdm
 
 from jaxssl import methods
 from jaxssl.data import datasets
 from jaxssl.data.loader import make_loader
+from jaxssl.data.subsets import Subset, label_fraction, labels_of
 from jaxssl.eval.cluster import kmeans_scores
 from jaxssl.eval.knn import knn_accuracy
-from jaxssl.eval.probe import sklearn_linear_probe
+from jaxssl.eval.metrics import classification_metrics
+from jaxssl.eval.probe import linear_probe
+from jaxssl.eval.pseudo import pseudo_label_sweep
 from jaxssl.train import config as config_lib
-from jaxssl.train.checkpoint import Checkpointer, restore_params
+from jaxssl.train.checkpoint import Checkpointer, load_pretrained
 from jaxssl.train.logging import MetricWriter
 from jaxssl.train.optim import make_optimizer, make_schedule
 from jaxssl.train.parallel import Parallel, check_batch_size, make_mesh
@@ -93,20 +98,23 @@ def _sample_batch(source, transform, image_key: str) -> dict:
 
 
 class Features:
-    """Extracts a method's features (and labels) for a whole split, over every device."""
+    """Runs ``fn(params, state, images)`` (a method's ``features`` or ``logits``) over a split.
 
-    def __init__(self, method, par: Parallel, config: ml_collections.ConfigDict, transform):
+    Batches are sharded over every device; the outputs come back as NumPy.
+    """
+
+    def __init__(self, fn, par: Parallel, config: ml_collections.ConfigDict, transform):
         self.par = par
         self.config = config
         self.transform = transform
         local_devices = len(par.local_devices)
         per_process = max(config.eval.batch_size // jax.process_count(), local_devices)
         self.batch_size = per_process // local_devices * local_devices
-        self._fn = jax.jit(method.features, out_shardings=par.replicated)
+        self._fn = jax.jit(fn, out_shardings=par.replicated)
 
     def _batches(self, source, limit: int):
         n = min(len(source), limit) if limit else len(source)
-        indices = _Subset(source, n)
+        indices = source if n == len(source) else Subset(source, np.arange(n))
         loader = make_loader(
             indices,
             batch_size=self.batch_size,
@@ -150,27 +158,28 @@ class Features:
         return feats, labels
 
 
-class _Subset:
-    """The first ``n`` records of a source."""
-
-    def __init__(self, source, n: int):
-        self.source, self.n = source, n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i):
-        return self.source[i]
+def _probe_settings(config: ml_collections.ConfigDict) -> dict:
+    probe = config.eval.probe
+    return {
+        "epochs": probe.epochs,
+        "batch_size": probe.batch_size,
+        "learning_rate": probe.learning_rate,
+        "seed": config.seed,
+    }
 
 
 def _evaluate(
-    features, params, state, train_src, eval_src, config, *, probe: bool, raw=False, kmeans=False
+    features, params, state, bank_src, eval_src, config, *, probe: bool, raw=False, kmeans=False
 ):
+    """Scores one encoder: kNN; linear probe, k-means if asked.
+
+    Returns ``(scores, (eval features, eval labels))``.
+    """
     limit = config.eval.max_train_examples
-    bank, bank_y = features(params, state, train_src, limit=limit, raw=raw)
+    bank, bank_y = features(params, state, bank_src, limit=limit, raw=raw)
     query, query_y = features(params, state, eval_src, raw=raw)
-    num_classes = int(max(bank_y.max(), query_y.max())) + 1
-    out = {
+    num_classes = config.num_classes or int(max(bank_y.max(), query_y.max())) + 1
+    out: dict[str, Any] = {
         "knn_top1": knn_accuracy(
             bank,
             bank_y,
@@ -182,10 +191,20 @@ def _evaluate(
         )
     }
     if probe:
-        out["linear_top1"] = sklearn_linear_probe(bank, bank_y, query, query_y)
+        results, _ = linear_probe(
+            bank,
+            bank_y,
+            query,
+            query_y,
+            num_classes=num_classes,
+            weight_decays=tuple(config.eval.probe.weight_decays),
+            val_fraction=config.eval.probe.val_fraction,
+            **_probe_settings(config),
+        )
+        out.update({f"linear_{k}": v for k, v in results.items()})
     if kmeans:
         out.update(kmeans_scores(query, query_y, seed=config.seed))
-    return out
+    return out, (query, query_y)
 
 
 def _abstract(create, par: Parallel):
@@ -195,43 +214,80 @@ def _abstract(create, par: Parallel):
     )
 
 
+def _labelled_subset(config, train_src) -> np.ndarray | None:
+    """Indices of the labelled fraction of train (classifier runs), or None for all of it."""
+    if config.method != "classifier" or config.finetune.label_fraction >= 1:
+        return None
+    labels = labels_of(train_src, config.label_key)
+    return label_fraction(labels, config.finetune.label_fraction, seed=config.finetune.subset_seed)
+
+
+def _save_json(workdir: str, name: str, value: dict) -> None:
+    # Written to a temporary name first: an interrupted write never leaves a
+    # truncated file in place of a good one.
+    path = os.path.join(workdir, name)
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     """Trains (or resumes) the run ``config`` in ``workdir``; returns the final results.
 
-    Writes ``WORKDIR/config.json``, ``metrics.jsonl``, ``tensorboard/``,
-    ``checkpoints/`` and, after the last step, ``results.json``.
+    ``config.method`` is a pretraining method (``simclr``), ``classifier``
+    (supervised fine-tuning, optionally on a labelled fraction, from
+    ``config.init_from``) or ``linear_probe`` (no training: probes of the
+    encoder in ``config.init_from``).
+
+    Writes ``WORKDIR/config.json`` (the resolved config), ``metrics.jsonl``,
+    ``tensorboard/``, ``checkpoints/`` and, at the end, ``results.json`` (every
+    number of the final evaluation) and ``embeddings.npz`` (eval-split
+    features, for ``python -m jaxssl.report``).
 
     Raises:
       ValueError: an unknown config key or bad value, a batch size that does
         not divide over the devices, a dataset smaller than one batch.
       FileNotFoundError: the dataset is not prepared (the message has the
-        command that prepares it).
+        command that prepares it), or ``init_from`` has no checkpoint.
     """
     t0 = time.time()
     config_lib.validate(config)
+    config = copy.deepcopy(config)  # filled in below (num_classes); the caller's stays as given
     maybe_initialize_distributed()
     par = Parallel(make_mesh(), config.parallel)
-    check_batch_size(config.batch_size, par.num_devices, jax.process_count())
     data_dir = config.data_dir or None
     train_src = datasets.data_source(config.dataset, config.train_split, data_dir)
+    if config.method != "simclr" and not config.num_classes:
+        config.num_classes = datasets.num_classes(train_src, config.label_key)
     need_eval = config.eval.final or config.eval.knn_every_steps > 0
     eval_src = (
         datasets.data_source(config.dataset, config.eval_split, data_dir) if need_eval else None
     )
-    steps_per_epoch = len(train_src) // config.batch_size
-    if steps_per_epoch == 0:
+    labelled = _labelled_subset(config, train_src)
+    fit_src = train_src if labelled is None else Subset(train_src, labelled)
+    method = methods.build(config, par.axis_name)
+    transform = _host_transform(config.load_size, config.image_key)
+    sample = _sample_batch(train_src, transform, config.image_key)
+    main = jax.process_index() == 0
+    os.makedirs(workdir, exist_ok=True)
+    if config.method == "linear_probe":
+        return _probe_program(config, workdir, par, method, sample, train_src, eval_src, t0)
+
+    check_batch_size(config.batch_size, par.num_devices, jax.process_count())
+    steps_per_epoch = len(fit_src) // config.batch_size
+    if steps_per_epoch == 0 and not config.num_steps:
         raise ValueError(
-            f"config.batch_size={config.batch_size} is larger than the {len(train_src)} "
-            f"examples of {config.dataset}:{config.train_split}."
+            f"config.batch_size={config.batch_size} is larger than the {len(fit_src)} "
+            f"training examples of {config.dataset}:{config.train_split}; lower it, or set "
+            "config.num_steps (batches then run across epoch boundaries)."
         )
+    steps_per_epoch = max(steps_per_epoch, 1)
     total_steps = config.num_steps or config.num_epochs * steps_per_epoch
     stop = min(config.stop_at_step or total_steps, total_steps)
     schedule = make_schedule(config.optim, config.batch_size, total_steps, steps_per_epoch)
     tx = make_optimizer(config.optim, schedule)
-    method = methods.build(config, par.axis_name)
-    transform = _host_transform(config.load_size, config.image_key)
     loader = make_loader(
-        train_src,
+        fit_src,
         batch_size=config.batch_size // jax.process_count(),
         seed=config.seed,
         num_epochs=None,
@@ -239,13 +295,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         transform=transform,
     )
     iterator = iter(loader)
-    sample = _sample_batch(train_src, transform, config.image_key)
 
     def create() -> TrainState:
         return create_state(method, tx, jax.random.key(config.seed), sample)
 
-    main = jax.process_index() == 0
-    os.makedirs(workdir, exist_ok=True)
     ckpt = Checkpointer(
         os.path.join(workdir, "checkpoints"),
         every_steps=config.checkpoint.every_steps,
@@ -260,22 +313,27 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         state = par.init(create)
         origin = "fresh"
         if config.init_from:
-            host = par.from_device(state)
-            params = restore_params(config.init_from, jax.device_get(host.params))
-            state = par.to_device(host.replace(params=params))
+            host = jax.device_get(par.from_device(state))
+            params, batch_stats = load_pretrained(
+                config.init_from,
+                host.params,
+                host.batch_stats,
+                getattr(method, "init_from_keys", None),
+            )
+            state = par.to_device(host.replace(params=params, batch_stats=batch_stats))
             origin = f"parameters from {config.init_from}"
     if main:
-        with open(os.path.join(workdir, "config.json"), "w") as f:
-            json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+        _save_json(workdir, "config.json", config.to_dict())
+        labels_note = "" if labelled is None else f", {len(labelled)} labelled examples"
         print(
-            f"jaxssl: {config.method} on {config.dataset}, {par.num_devices} device(s) "
-            f"({jax.devices()[0].platform}, {config.parallel}), global batch {config.batch_size}, "
-            f"{total_steps} steps, {origin}; workdir {workdir}",
+            f"jaxssl: {config.method} on {config.dataset}{labels_note}, {par.num_devices} "
+            f"device(s) ({jax.devices()[0].platform}, {config.parallel}), global batch "
+            f"{config.batch_size}, {total_steps} steps, {origin}; workdir {workdir}",
             flush=True,
         )
     step_fn = par.compile_step(make_train_step(method, tx, schedule=schedule))
     writer = MetricWriter(workdir)
-    features = Features(method, par, config, transform)
+    features = Features(method.features, par, config, transform)
 
     start = int(jax.device_get(par.from_device(state).step))
     bar = tqdm(total=stop, initial=start, disable=not main, desc="train", unit="step")
@@ -303,11 +361,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                     break
             if config.eval.knn_every_steps and done % config.eval.knn_every_steps == 0:
                 host = par.from_device(state)
-                monitor = _evaluate(
+                monitor, _ = _evaluate(
                     features,
                     host.params,
                     _model_state(host),
-                    train_src,
+                    fit_src,
                     eval_src,
                     config,
                     probe=False,
@@ -319,45 +377,138 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         bar.close()
         ckpt.wait()
     results: dict[str, Any] = {"steps": stop, "total_steps": total_steps}
+    if labelled is not None:
+        results["labelled_examples"] = len(labelled)
+    embeddings = None
     if stop == total_steps and config.eval.final:
-        scores = _final_eval(method, par, state, create, features, train_src, eval_src, config)
+        host = par.from_device(state)
+        if config.method == "classifier":
+            scores, embeddings = _classifier_eval(
+                method, par, host, features, train_src, fit_src, eval_src, labelled, config
+            )
+        else:
+            scores, embeddings = _final_eval(
+                method, par, host, create, features, fit_src, eval_src, config
+            )
         results.update(scores)
-        writer.write(stop, scores, prefix="final")
+        writer.write(stop, _scalars(scores), prefix="final")
     writer.close()
     ckpt.close()
     results["wall_s"] = time.time() - t0
     if main and stop == total_steps:
-        with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump(results, f, indent=2, sort_keys=True)
+        _finish(workdir, results, embeddings, config)
     if main:
         print(summary_line(results, config), flush=True)
     return results
+
+
+def _scalars(scores: dict) -> dict:
+    """The top-level numbers of ``scores`` (what goes to metrics.jsonl and TensorBoard)."""
+    return {
+        k: v for k, v in scores.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+
+def _finish(workdir: str, results: dict, embeddings, config) -> None:
+    _save_json(workdir, "results.json", results)
+    if embeddings is not None and config.eval.embeddings:
+        feats, labels = embeddings
+        n = config.eval.embeddings
+        np.savez_compressed(
+            os.path.join(workdir, "embeddings.npz"), features=feats[:n], labels=labels[:n]
+        )
 
 
 def _model_state(state: TrainState) -> dict:
     return {"batch_stats": state.batch_stats, "method": state.method_state}
 
 
-def _final_eval(method, par, state, create, features, train_src, eval_src, config) -> dict:
-    """kNN, linear probe and k-means of the trained encoder (and of the baselines)."""
+def _final_eval(method, par, host, create, features, bank_src, eval_src, config):
+    """kNN, linear probe and k-means of the encoder (and of the baselines).
+
+    Returns ``(scores, (eval features, eval labels))`` of the encoder itself.
+    """
     options = {"probe": config.eval.linear_probe, "kmeans": config.eval.kmeans}
-    host = par.from_device(state)
     candidates = [("", host.params, _model_state(host), False)]
     if config.eval.baselines:
         init = jax.jit(create)()
         candidates.append(("random_init_", init.params, _model_state(init), False))
         candidates.append(("pixels_", None, None, True))
-    out = {}
+    out, embeddings = {}, None
     for prefix, params, model_state, raw in candidates:
-        scores = _evaluate(
-            features, params, model_state, train_src, eval_src, config, raw=raw, **options
+        scores, query = _evaluate(
+            features, params, model_state, bank_src, eval_src, config, raw=raw, **options
         )
+        embeddings = embeddings or query
         out.update({prefix + k: v for k, v in scores.items()})
-    return out
+    return out, embeddings
+
+
+def _classifier_eval(method, par, host, features, train_src, fit_src, eval_src, labelled, config):
+    """Test metrics of the fine-tuned classifier, kNN on its encoder, pseudo-label sweep."""
+    params, model_state = host.params, _model_state(host)
+    logits_of = Features(method.logits, par, config, features.transform)
+    logits, test_y = logits_of(params, model_state, eval_src)
+    metrics = classification_metrics(test_y, logits, num_classes=config.num_classes)
+    out: dict[str, Any] = {k: metrics[k] for k in ("top1", "top5") if k in metrics}
+    out["metrics"] = metrics
+    scores, embeddings = _evaluate(
+        features, params, model_state, fit_src, eval_src, config, probe=False
+    )
+    out.update(scores)
+    if labelled is not None and config.finetune.pseudo_label_thresholds:
+        train_logits, train_y = logits_of(params, model_state, train_src)
+        train_feats, _ = features(params, model_state, train_src)
+        out["pseudo_labels"] = pseudo_label_sweep(
+            train_feats,
+            train_y,
+            labelled,
+            np.asarray(jax.nn.softmax(train_logits, axis=-1)),
+            embeddings[0],
+            test_y,
+            thresholds=tuple(config.finetune.pseudo_label_thresholds),
+            num_classes=config.num_classes,
+            **_probe_settings(config),
+        )
+    return out, embeddings
+
+
+def _probe_program(config, workdir, par, method, sample, train_src, eval_src, t0) -> dict:
+    """``method = linear_probe``: kNN, linear probe and k-means of ``init_from``'s encoder."""
+    main = jax.process_index() == 0
+
+    def create() -> TrainState:
+        return create_state(method, optax.identity(), jax.random.key(config.seed), sample)
+
+    host = jax.device_get(jax.jit(create)())
+    if config.init_from:
+        params, batch_stats = load_pretrained(
+            config.init_from, host.params, host.batch_stats, method.init_from_keys
+        )
+        host = host.replace(params=params, batch_stats=batch_stats)
+        origin = f"encoder from {config.init_from}"
+    else:
+        origin = "random-init encoder (config.init_from is empty)"
+    if main:
+        _save_json(workdir, "config.json", config.to_dict())
+        print(f"jaxssl: linear_probe on {config.dataset}, {origin}; workdir {workdir}", flush=True)
+    transform = _host_transform(config.load_size, config.image_key)
+    features = Features(method.features, par, config, transform)
+    scores, embeddings = _final_eval(
+        method, par, host, create, features, train_src, eval_src, config
+    )
+    results = {"steps": 0, "total_steps": 0, **scores, "wall_s": time.time() - t0}
+    if main:
+        writer = MetricWriter(workdir)
+        writer.write(0, _scalars(scores), prefix="final")
+        writer.close()
+        _finish(workdir, results, embeddings, config)
+        print(summary_line(results, config), flush=True)
+    return results
 
 
 def summary_line(results: dict, config: ml_collections.ConfigDict) -> str:
-    """The run's one-line result: kNN and linear probe on the eval split, baselines, wall time."""
+    """The run's one-line result on the eval split, with baselines and wall time."""
     if "knn_top1" not in results:
         return (
             f"stopped at step {results['steps']} of {results['total_steps']}; "
@@ -372,8 +523,26 @@ def summary_line(results: dict, config: ml_collections.ConfigDict) -> str:
             parts.append(f"k-means {results[prefix + 'kmeans_acc']:.4f}")
         return ", ".join(parts)
 
-    line = f"{config.method} encoder on {config.dataset}:{config.eval_split}: {scores('')}"
-    if "random_init_knn_top1" in results:
-        line += f" | random-init encoder: {scores('random_init_')}"
-        line += f" | raw pixels: {scores('pixels_')}"
+    where = f"{config.dataset}:{config.eval_split}"
+    if config.method == "classifier":
+        line = f"classifier on {where}: top-1 {results['top1']:.4f}"
+        if "top5" in results:
+            line += f", top-5 {results['top5']:.4f}"
+        line += f", encoder kNN {results['knn_top1']:.4f}"
+        if "labelled_examples" in results:
+            line += f" | {results['labelled_examples']} labelled training examples"
+        if "pseudo_labels" in results:
+            sweep = results["pseudo_labels"]
+            best = max(sweep["rows"], key=lambda r: r["top1"])
+            line += (
+                f" | pseudo-labels: linear on labelled only {sweep['labelled_only_top1']:.4f}, "
+                f"best {best['top1']:.4f} at threshold {best['threshold']:g} "
+                f"({best['pseudo_labelled']} added)"
+            )
+    else:
+        name = "encoder" if config.method == "linear_probe" else f"{config.method} encoder"
+        line = f"{name} on {where}: {scores('')}"
+        if "random_init_knn_top1" in results:
+            line += f" | random-init encoder: {scores('random_init_')}"
+            line += f" | raw pixels: {scores('pixels_')}"
     return line + f" | {results['steps']} steps, {results['wall_s']:.0f} s"

@@ -45,13 +45,40 @@ def make_schedule(
     )
 
 
+def encoder_labels(params) -> dict:
+    """``'encoder'`` for every leaf under the top-level key ``encoder``, ``'rest'`` elsewhere."""
+    return {
+        k: jax.tree.map(lambda _, k=k: "encoder" if k == "encoder" else "rest", v)
+        for k, v in params.items()
+    }
+
+
 def make_optimizer(
     optim: ml_collections.ConfigDict, schedule: optax.Schedule
 ) -> optax.GradientTransformation:
     """The optimizer ``optim.name`` (lars, sgd, adamw) on ``schedule``, with the masks above.
 
     ``optim.clip_norm > 0`` clips the gradient's global norm first.
+    ``optim.encoder_lr_mult != 1`` gives the parameters under ``'encoder'`` a
+    learning rate ``encoder_lr_mult`` times the rest's (fine-tuning: a new
+    head learns faster than the pretrained encoder); 0 leaves them unchanged
+    (no update, no weight decay).
     """
+    tx = _base_optimizer(optim, schedule)
+    mult = optim.encoder_lr_mult
+    if mult != 1:
+        encoder_tx = (
+            optax.set_to_zero()
+            if mult == 0
+            else _base_optimizer(optim, lambda count: mult * schedule(count))
+        )
+        tx = optax.multi_transform({"encoder": encoder_tx, "rest": tx}, encoder_labels)
+    if optim.clip_norm > 0:
+        tx = optax.chain(optax.clip_by_global_norm(optim.clip_norm), tx)
+    return tx
+
+
+def _base_optimizer(optim, schedule) -> optax.GradientTransformation:
     if optim.name == "lars":
         tx = optax.lars(
             schedule,
@@ -73,6 +100,4 @@ def make_optimizer(
         )
     else:
         raise ValueError(f"optim.name must be one of lars, sgd, adamw, got {optim.name!r}.")
-    if optim.clip_norm > 0:
-        tx = optax.chain(optax.clip_by_global_norm(optim.clip_norm), tx)
     return tx

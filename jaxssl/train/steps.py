@@ -66,3 +66,26 @@ def make_train_step(
         return new_state, metrics
 
     return step
+
+
+def make_finetune_step(
+    classifier, tx: optax.GradientTransformation, *, schedule: optax.Schedule | None = None
+) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
+    """The fine-tuning step: :func:`make_train_step` over a classification method.
+
+    Fine-tuning is a method like any other (:class:`jaxssl.methods.Classifier`:
+    cross-entropy of a head on the encoder), so it shares the generic step and
+    with it jit/pmap, donation, checkpoints and exact resume. What makes a
+    step a fine-tuning one lives in the method (label smoothing, a frozen
+    encoder behind ``stop_gradient``) and in ``tx`` (the encoder's own
+    learning rate: ``optim.encoder_lr_mult``).
+
+    Raises:
+      TypeError: ``classifier`` has no ``logits`` (it is not a classification method).
+    """
+    if not callable(getattr(classifier, "logits", None)):
+        raise TypeError(
+            f"classifier must be a classification method with logits(), e.g. "
+            f"jaxssl.methods.Classifier; got {type(classifier).__name__}."
+        )
+    return make_train_step(classifier, tx, schedule=schedule)

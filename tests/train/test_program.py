@@ -9,7 +9,17 @@ import jax
 import numpy as np
 import pytest
 
-from jaxssl.train import restore_params, run
+from jaxssl import methods
+from jaxssl.data import data_source
+from jaxssl.train import (
+    create_state,
+    load_pretrained,
+    make_finetune_step,
+    make_optimizer,
+    make_schedule,
+    restore_params,
+    run,
+)
 from tests.train.conftest import ROOT
 
 
@@ -61,6 +71,27 @@ def test_train_py_end_to_end(uninterrupted):
         name.startswith("events.out.tfevents") for name in os.listdir(workdir / "tensorboard")
     )
     assert f"kNN {results['knn_top1']:.4f}" in proc.stdout.strip().splitlines()[-1]
+
+
+def test_report_from_the_run(uninterrupted, tmp_path, capsys):
+    """``python -m jaxssl.report WORKDIR`` (its main, in process): every plot and eval.json."""
+    from jaxssl import report
+
+    workdir, _ = uninterrupted
+    report.main([str(workdir)])
+    printed = capsys.readouterr().out.split()
+    names = ["loss", "learning_rate", "knn", "confusion", "embeddings"]
+    for name in names:
+        path = workdir / "plots" / f"{name}.png"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+        assert str(path) in printed
+    evaluation = json.loads((workdir / "eval.json").read_text())
+    results = json.loads((workdir / "results.json").read_text())
+    assert evaluation["results"] == results
+    assert evaluation["plots"] == [f"plots/{name}.png" for name in names]
+    assert evaluation["train"]["last_step"] == 16
+    with pytest.raises(FileNotFoundError, match=r"no metrics\.jsonl"):
+        report.report(str(tmp_path))
 
 
 def test_resume_is_bitwise_exact(uninterrupted, tmp_path, data_dir):
@@ -144,6 +175,11 @@ def test_bad_values(tiny_config, tmp_path, key, value, match):
         ("tiny", None, (8, 8, 1)),
         ("simclr_cifar10", "800", (32, 32, 3)),
         ("simclr_imagenet", None, (224, 224, 3)),
+        ("linear_digits", None, (8, 8, 1)),
+        ("finetune_digits", None, (8, 8, 1)),
+        ("semi_digits", "1", (8, 8, 1)),
+        ("linear_cifar10", None, (32, 32, 3)),
+        ("finetune_cifar10", None, (32, 32, 3)),
     ],
 )
 def test_configs_build(name, arg, shape):
@@ -154,6 +190,7 @@ def test_configs_build(name, arg, shape):
 
     config = load_config(name, arg)
     validate(config)
+    config.num_classes = config.num_classes or 10  # the loop reads it from the dataset
     method = methods.build(config)
     tx = make_optimizer(config.optim, make_schedule(config.optim, config.batch_size, 100, 10))
     sample = {"image": np.zeros((1, *shape), np.uint8), "index": np.zeros((1,), np.int64)}
@@ -161,10 +198,15 @@ def test_configs_build(name, arg, shape):
     assert jax.tree.leaves(state.params)
     if arg == "800":
         assert config.num_epochs == 800
+    if name == "semi_digits":
+        assert config.finetune.label_fraction == 0.01
+    if name in ("linear_digits", "finetune_digits"):  # started from the pretraining config
+        assert config.encoder_kwargs == load_config("simclr_digits").encoder_kwargs
 
 
-def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys):
-    """The loop under pmap with the kNN monitor; then a new run starting from its parameters."""
+def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys, data_dir):
+    """The loop under pmap with the kNN monitor; then fine-tuning and probes from its encoder."""
+    train = data_source("digits", "train", data_dir)
     tiny_config.parallel = "pmap"
     tiny_config.num_steps = 4
     tiny_config.checkpoint.every_steps = 2
@@ -177,16 +219,64 @@ def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys)
     assert sorted(evals) == [2, 4]
     assert all(0.1 < row["knn_top1"] <= 1 for row in evals.values())
 
+    # Fine-tune from it on 10% of the labels: the run starts from its encoder.
     tiny_config.init_from = str(first)
     tiny_config.parallel = "jit"
-    tiny_config.num_steps = 1
+    tiny_config.method = "classifier"
+    tiny_config.num_steps = 2
+    tiny_config.batch_size = 32
+    tiny_config.eval.final = True
     tiny_config.eval.knn_every_steps = 0
-    run(tiny_config, str(tmp_path / "second"))
-    assert f"parameters from {first}" in capsys.readouterr().out
+    tiny_config.finetune.label_fraction = 0.1
+    tiny_config.finetune.pseudo_label_thresholds = (0.0, 1.0)
+    tiny_config.eval.probe.epochs = 2
+    second = tmp_path / "second"
+    results = run(tiny_config, str(second))
+    out = capsys.readouterr().out
+    assert f"parameters from {first}" in out and "140 labelled examples" in out
+    assert results["labelled_examples"] == 140  # 14 of each of the 10 classes
+    assert 0 <= results["top1"] <= 1 and results["metrics"]["confusion"]
+    everything, nothing = results["pseudo_labels"]["rows"]
+    assert everything["pseudo_labelled"] == len(train) - 140 and nothing["pseudo_labelled"] == 0
+    assert f"top-1 {results['top1']:.4f}" in out
 
-    params = restore_params(str(first))
-    assert set(params) == {"encoder", "head"}
-    wider = jax.tree.map(np.asarray, params)
+    # The same start by hand: the encoder equals the checkpoint's at step 0, then trains.
+    pretrained = restore_params(str(first))
+    assert set(pretrained) == {"encoder", "head"}
+    config = tiny_config.copy_and_resolve_references()
+    config.num_classes = 10
+    method = methods.build(config)
+    tx = make_optimizer(config.optim, make_schedule(config.optim, 32, 2, 1))
+    batch = {k: v[:32] for k, v in _digits_batch(train).items()}
+    state = create_state(method, tx, jax.random.key(0), batch)
+    params, batch_stats = load_pretrained(str(first), state.params, state.batch_stats, ("encoder",))
+    equal = jax.tree.map(np.array_equal, params["encoder"], pretrained["encoder"])
+    assert all(jax.tree.leaves(equal))
+    assert params["head"] is state.params["head"]  # the new head is kept
+    step = jax.jit(make_finetune_step(method, tx))
+    trained, metrics = step(state.replace(params=params, batch_stats=batch_stats), batch)
+    assert np.isfinite(metrics["loss"])
+    moved = jax.tree.map(np.array_equal, trained.params["encoder"], params["encoder"])
+    assert not all(jax.tree.leaves(moved))
+
+    # Linear evaluation of the same encoder: no training, probes only.
+    tiny_config.method = "linear_probe"
+    third = tmp_path / "third"
+    results = run(tiny_config, str(third))
+    assert results["steps"] == 0 and 0 < results["linear_top1"] <= 1
+    assert set(results["linear_val_top1"]) == {str(w) for w in tiny_config.eval.probe.weight_decays}
+    assert f"encoder from {first}" in capsys.readouterr().out
+
+    wider = jax.tree.map(np.asarray, pretrained)
     wider["encoder"]["Dense_0"]["kernel"] = np.zeros((16, 48), np.float32)  # another model
     with pytest.raises(ValueError, match=r"parameter \['encoder'\]\['Dense_0'\]\['kernel'\]"):
         restore_params(str(first), wider)
+
+
+def _digits_batch(source):
+    records = [source[i] for i in range(64)]
+    return {
+        "image": np.stack([r["image"] for r in records]),
+        "label": np.array([r["label"] for r in records]),
+        "index": np.arange(64),
+    }
