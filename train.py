@@ -3,6 +3,7 @@
   python train.py                                   # SimCLR on the bundled digits, then probes
   python train.py --config=configs/simclr_cifar10.py --workdir=runs/c10
   python train.py --config=configs/simclr_cifar10.py:800 --config.batch_size=1024
+  python train.py --config=configs/finetune_digits.py --config.init_from=runs/digits
 
 ``--config.KEY=VALUE`` overrides any key (an unknown key is an error). With no
 ``--workdir`` the run goes to ``runs/<timestamp>``. Re-running with the same

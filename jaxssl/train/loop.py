@@ -3,8 +3,11 @@
 :func:`run` is what ``train.py`` calls. Everything it needs is in the config
 (:mod:`jaxssl.train.config`); it checks the config, the device count and the
 dataset before compiling anything, resumes from the workdir's newest
-checkpoint when there is one, and ends with a kNN and linear-probe evaluation
-of the encoder on held-out data.
+checkpoint when there is one (else starts from ``config.init_from``), and
+ends with an evaluation on held-out data: kNN, linear probe and k-means of a
+pretrained encoder; test metrics, kNN and a pseudo-label sweep of a
+fine-tuned classifier. ``method = linear_probe`` trains nothing and only
+evaluates.
 """
 
 from __future__ import annotations
@@ -259,7 +262,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     train_src = datasets.data_source(config.dataset, config.train_split, data_dir)
     if config.method != "simclr" and not config.num_classes:
         config.num_classes = datasets.num_classes(train_src, config.label_key)
-    need_eval = config.eval.final or config.eval.knn_every_steps > 0
+    need_eval = (
+        config.eval.final or config.eval.knn_every_steps > 0 or config.method == "linear_probe"
+    )
     eval_src = (
         datasets.data_source(config.dataset, config.eval_split, data_dir) if need_eval else None
     )
@@ -269,7 +274,6 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     transform = _host_transform(config.load_size, config.image_key)
     sample = _sample_batch(train_src, transform, config.image_key)
     main = jax.process_index() == 0
-    os.makedirs(workdir, exist_ok=True)
     if config.method == "linear_probe":
         return _probe_program(config, workdir, par, method, sample, train_src, eval_src, t0)
 
@@ -282,6 +286,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             "config.num_steps (batches then run across epoch boundaries)."
         )
     steps_per_epoch = max(steps_per_epoch, 1)
+    os.makedirs(workdir, exist_ok=True)
     total_steps = config.num_steps or config.num_epochs * steps_per_epoch
     stop = min(config.stop_at_step or total_steps, total_steps)
     schedule = make_schedule(config.optim, config.batch_size, total_steps, steps_per_epoch)
@@ -489,6 +494,7 @@ def _probe_program(config, workdir, par, method, sample, train_src, eval_src, t0
         origin = f"encoder from {config.init_from}"
     else:
         origin = "random-init encoder (config.init_from is empty)"
+    os.makedirs(workdir, exist_ok=True)
     if main:
         _save_json(workdir, "config.json", config.to_dict())
         print(f"jaxssl: linear_probe on {config.dataset}, {origin}; workdir {workdir}", flush=True)
@@ -533,11 +539,13 @@ def summary_line(results: dict, config: ml_collections.ConfigDict) -> str:
             line += f" | {results['labelled_examples']} labelled training examples"
         if "pseudo_labels" in results:
             sweep = results["pseudo_labels"]
-            best = max(sweep["rows"], key=lambda r: r["top1"])
+            rows = ", ".join(
+                f"{r['threshold']:g}: +{r['pseudo_labelled']} {r['top1']:.4f}"
+                for r in sweep["rows"]
+            )
             line += (
-                f" | pseudo-labels: linear on labelled only {sweep['labelled_only_top1']:.4f}, "
-                f"best {best['top1']:.4f} at threshold {best['threshold']:g} "
-                f"({best['pseudo_labelled']} added)"
+                f" | pseudo-labels (threshold: added, top-1 of a linear student): "
+                f"none {sweep['labelled_only_top1']:.4f}, {rows}"
             )
     else:
         name = "encoder" if config.method == "linear_probe" else f"{config.method} encoder"

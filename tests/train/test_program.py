@@ -159,6 +159,12 @@ def test_missing_dataset(tiny_config, tmp_path):
         ("optim.name", "sgdw", "config.optim.name must be one of"),
         ("batch_size", 0, "config.batch_size must be > 0"),
         ("num_steps", -1, "config.num_steps must be >= 0"),
+        ("method", "moco", "config.method must be one of"),
+        ("finetune.label_fraction", 0.0, r"config.finetune.label_fraction must be in \(0, 1\]"),
+        ("finetune.label_smoothing", 1.0, r"config.finetune.label_smoothing must be in \[0, 1\)"),
+        ("finetune.pseudo_label_thresholds", (0.5, 1.5), "must be probabilities"),
+        ("eval.probe.weight_decays", (), "weight_decays must be one or more"),
+        ("optim.encoder_lr_mult", -0.1, "config.optim.encoder_lr_mult must be >= 0"),
     ],
 )
 def test_bad_values(tiny_config, tmp_path, key, value, match):
