@@ -258,6 +258,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     config = copy.deepcopy(config)  # filled in below (num_classes); the caller's stays as given
     maybe_initialize_distributed()
     par = Parallel(make_mesh(), config.parallel)
+    if config.method != "linear_probe":  # it trains nothing: no batch to split
+        check_batch_size(config.batch_size, par.num_devices, jax.process_count())
     data_dir = config.data_dir or None
     train_src = datasets.data_source(config.dataset, config.train_split, data_dir)
     if config.method != "simclr" and not config.num_classes:
@@ -277,7 +279,6 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     if config.method == "linear_probe":
         return _probe_program(config, workdir, par, method, sample, train_src, eval_src, t0)
 
-    check_batch_size(config.batch_size, par.num_devices, jax.process_count())
     steps_per_epoch = len(fit_src) // config.batch_size
     if steps_per_epoch == 0 and not config.num_steps:
         raise ValueError(

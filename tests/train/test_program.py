@@ -51,6 +51,7 @@ def uninterrupted(tmp_path_factory, data_dir):
     return workdir, proc
 
 
+@pytest.mark.xdist_group("tiny_run")  # one build of `uninterrupted`
 def test_train_py_end_to_end(uninterrupted):
     workdir, proc = uninterrupted
     rows = _metrics(workdir)
@@ -73,6 +74,7 @@ def test_train_py_end_to_end(uninterrupted):
     assert f"kNN {results['knn_top1']:.4f}" in proc.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.xdist_group("tiny_run")  # one build of `uninterrupted`
 def test_report_from_the_run(uninterrupted, tmp_path, capsys):
     """``python -m jaxssl.report WORKDIR`` (its main, in process): every plot and eval.json."""
     from jaxssl import report
@@ -94,6 +96,7 @@ def test_report_from_the_run(uninterrupted, tmp_path, capsys):
         report.report(str(tmp_path))
 
 
+@pytest.mark.xdist_group("tiny_run")  # one build of `uninterrupted`
 def test_resume_is_bitwise_exact(uninterrupted, tmp_path, data_dir):
     """8 steps, stop; a new process resumes and runs 8 more: same as 16 straight."""
     full, _ = uninterrupted
@@ -267,6 +270,8 @@ def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys,
 
     # Linear evaluation of the same encoder: no training, probes only.
     tiny_config.method = "linear_probe"
+    tiny_config.eval.kmeans = False
+    tiny_config.eval.probe.weight_decays = (0.0, 1e-3)
     third = tmp_path / "third"
     results = run(tiny_config, str(third))
     assert results["steps"] == 0 and 0 < results["linear_top1"] <= 1
