@@ -81,7 +81,8 @@ def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None):
         return Classifier(
             encoder=encoder,
             head=models.get_model("linear", num_classes=config.num_classes, dtype=dtype),
-            augment=build_augment(config) if finetune.augment else None,
+            augment=build_augment(config),
+            augment_train=finetune.augment,
             label_smoothing=finetune.label_smoothing,
             freeze_encoder=finetune.freeze_encoder,
             axis_name=axis_name,

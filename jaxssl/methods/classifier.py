@@ -38,8 +38,10 @@ class Classifier:
     Attributes:
       encoder: images ``[B, H, W, C]`` -> features ``[B, F]``.
       head: features -> logits ``[B, num_classes]`` (``LinearClassifier``).
-      augment: the training augmentation (one view per example, keyed by its
-        index as in pretraining), or None for none.
+      augment: the augmentation preset of pretraining: one view per example,
+        keyed by its index, on the training images; its normalisation also
+        scales evaluation inputs. None: images only scaled to [0, 1].
+      augment_train: False trains on un-augmented (but normalised) images.
       label_smoothing: ``alpha`` of ``optax.smooth_labels``; 0 is plain
         cross-entropy.
       freeze_encoder: train the head only (see the module docstring).
@@ -50,6 +52,7 @@ class Classifier:
     encoder: nn.Module
     head: nn.Module
     augment: Any = None
+    augment_train: bool = True
     label_smoothing: float = 0.0
     freeze_encoder: bool = False
     axis_name: Hashable | None = None
@@ -70,9 +73,11 @@ class Classifier:
 
     def _inputs(self, batch, rng):
         images = batch[self.image_key]
-        if self.augment is None:
-            return aug_lib.to_unit_float(images)
         first = self._eval_augment
+        if first is None:
+            return aug_lib.to_unit_float(images)
+        if not self.augment_train:
+            return aug_lib.normalize(aug_lib.to_unit_float(images), first)
         return aug_lib.augment_batch(images, rng, first, indices=batch["index"])
 
     def init(self, rng: jax.Array, sample: dict) -> dict:

@@ -64,7 +64,8 @@ def default_config() -> ml_collections.ConfigDict:
     c.finetune.subset_seed = 0  # chooses that subset; fixed across run seeds
     c.finetune.label_smoothing = 0.0
     c.finetune.freeze_encoder = False  # head only (set optim.encoder_lr_mult = 0 too)
-    c.finetune.augment = True  # the `augment` preset on the training images
+    c.finetune.augment = True  # the `augment` preset on the training images (its
+    # normalisation applies either way)
     # with label_fraction < 1: pseudo-label the rest at these confidence thresholds
     c.finetune.pseudo_label_thresholds = (0.5, 0.8, 0.9, 0.95, 0.99)
     # optimizer

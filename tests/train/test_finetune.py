@@ -118,3 +118,18 @@ def test_logits_and_features_in_inference_mode(rng):
     logits = method.logits(variables["params"], state, jnp.asarray(batch["image"]))
     head = variables["params"]["head"]["Dense_0"]
     np.testing.assert_allclose(logits, feats @ head["kernel"] + head["bias"], rtol=1e-5, atol=1e-6)
+
+
+def test_unaugmented_training_inputs_are_scaled_like_evaluation(rng):
+    """augment_train=False: the loss is the cross-entropy of the evaluation logits.
+
+    The small CNN has no BatchNorm or dropout, so training and inference mode
+    agree; any difference would be the input scaling (the preset's mean/std).
+    """
+    method = _classifier(augment=augment.simclr(8), augment_train=False)
+    batch = _batch(rng, 8)
+    variables = method.init(jax.random.key(0), batch)
+    state = {"batch_stats": {}, "method": {}}
+    loss, _ = method.loss_fn(variables["params"], state, batch, jax.random.key(1))
+    logits = method.logits(variables["params"], state, jnp.asarray(batch["image"]))
+    np.testing.assert_allclose(loss, _reference_loss(logits, batch["label"], 0.0), rtol=1e-5)
