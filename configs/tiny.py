@@ -31,4 +31,6 @@ def get_config():
     c.checkpoint.async_save = False
     c.eval.batch_size = 256
     c.eval.max_train_examples = 512
+    c.eval.probe.weight_decays = (0.0, 1e-4)
+    c.eval.probe.epochs = 20
     return c

@@ -1,7 +1,9 @@
 """train.py end to end in subprocesses: a run, an interrupted run resumed, start-up errors."""
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -44,16 +46,28 @@ def _metrics(workdir, split="train"):
     return {r["step"]: r for r in rows if r["split"] == split}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def uninterrupted(tmp_path_factory, data_dir):
-    workdir = tmp_path_factory.mktemp("run") / "full"
-    proc = _train_py(workdir, data_dir)
-    return workdir, proc
+    """A finished tiny train.py run: ``(workdir, its stdout)``.
+
+    Built once for the whole session, even with several pytest-xdist
+    workers: they share the parent of their temporary directories, and a
+    file lock lets the first one run it while the others wait and reuse it.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    workdir, stdout = root / "uninterrupted", root / "uninterrupted.stdout"
+    with open(root / "uninterrupted.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stdout.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+            stdout.write_text(_train_py(workdir, data_dir).stdout)
+    return workdir, stdout.read_text()
 
 
-@pytest.mark.xdist_group("tiny_run")  # one build of `uninterrupted`
 def test_train_py_end_to_end(uninterrupted):
-    workdir, proc = uninterrupted
+    workdir, stdout = uninterrupted
     rows = _metrics(workdir)
     assert sorted(rows) == list(range(1, 17))
     losses = [rows[s]["loss"] for s in range(1, 17)]
@@ -71,10 +85,9 @@ def test_train_py_end_to_end(uninterrupted):
     assert any(
         name.startswith("events.out.tfevents") for name in os.listdir(workdir / "tensorboard")
     )
-    assert f"kNN {results['knn_top1']:.4f}" in proc.stdout.strip().splitlines()[-1]
+    assert f"kNN {results['knn_top1']:.4f}" in stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.xdist_group("tiny_run")  # one build of `uninterrupted`
 def test_report_from_the_run(uninterrupted, tmp_path, capsys):
     """``python -m jaxssl.report WORKDIR`` (its main, in process): every plot and eval.json."""
     from jaxssl import report
@@ -96,7 +109,6 @@ def test_report_from_the_run(uninterrupted, tmp_path, capsys):
         report.report(str(tmp_path))
 
 
-@pytest.mark.xdist_group("tiny_run")  # one build of `uninterrupted`
 def test_resume_is_bitwise_exact(uninterrupted, tmp_path, data_dir):
     """8 steps, stop; a new process resumes and runs 8 more: same as 16 straight."""
     full, _ = uninterrupted
@@ -271,7 +283,6 @@ def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys,
     # Linear evaluation of the same encoder: no training, probes only.
     tiny_config.method = "linear_probe"
     tiny_config.eval.kmeans = False
-    tiny_config.eval.probe.weight_decays = (0.0, 1e-3)
     third = tmp_path / "third"
     results = run(tiny_config, str(third))
     assert results["steps"] == 0 and 0 < results["linear_top1"] <= 1
