@@ -181,7 +181,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     _choice(config.optim.lr_scaling, LR_SCALING, "optim.lr_scaling")
     _positive(config, ["batch_size", "image_size", "simclr.temperature", "optim.base_lr"])
     _positive(config, ["eval.batch_size", "eval.knn_k", "log_every_steps"])
-    _positive(config, ["eval.probe.batch_size", "eval.probe.learning_rate"])
+    _positive(config, ["eval.probe.batch_size", "eval.probe.learning_rate", "eval.probe.epochs"])
     _positive(config, ["checkpoint.every_steps", "checkpoint.keep"])
     _positive(
         config,
@@ -201,7 +201,6 @@ def validate(config: ml_collections.ConfigDict) -> None:
             "num_classes",
             "finetune.label_smoothing",
             "optim.encoder_lr_mult",
-            "eval.probe.epochs",
             "eval.probe.val_fraction",
         ],
         allow_zero=True,

@@ -180,6 +180,7 @@ def test_missing_dataset(tiny_config, tmp_path):
         ("finetune.pseudo_label_thresholds", (0.5, 1.5), "must be probabilities"),
         ("eval.probe.weight_decays", (), "weight_decays must be one or more"),
         ("optim.encoder_lr_mult", -0.1, "config.optim.encoder_lr_mult must be >= 0"),
+        ("eval.probe.epochs", 0, "config.eval.probe.epochs must be > 0"),
     ],
 )
 def test_bad_values(tiny_config, tmp_path, key, value, match):
