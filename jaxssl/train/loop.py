@@ -277,7 +277,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     sample = _sample_batch(train_src, transform, config.image_key)
     main = jax.process_index() == 0
     if config.method == "linear_probe":
-        return _probe_program(config, workdir, par, method, sample, train_src, eval_src, t0)
+        return _probe_program(
+            config, workdir, par, method, sample, transform, train_src, eval_src, t0
+        )
 
     steps_per_epoch = len(fit_src) // config.batch_size
     if steps_per_epoch == 0 and not config.num_steps:
@@ -479,7 +481,9 @@ def _classifier_eval(method, par, host, features, train_src, fit_src, eval_src, 
     return out, embeddings
 
 
-def _probe_program(config, workdir, par, method, sample, train_src, eval_src, t0) -> dict:
+def _probe_program(
+    config, workdir, par, method, sample, transform, train_src, eval_src, t0
+) -> dict:
     """``method = linear_probe``: kNN, linear probe and k-means of ``init_from``'s encoder."""
     main = jax.process_index() == 0
 
@@ -499,7 +503,6 @@ def _probe_program(config, workdir, par, method, sample, train_src, eval_src, t0
     if main:
         _save_json(workdir, "config.json", config.to_dict())
         print(f"jaxssl: linear_probe on {config.dataset}, {origin}; workdir {workdir}", flush=True)
-    transform = _host_transform(config.load_size, config.image_key)
     features = Features(method.features, par, config, transform)
     scores, embeddings = _final_eval(
         method, par, host, create, features, train_src, eval_src, config
