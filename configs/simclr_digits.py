@@ -32,8 +32,8 @@ def get_config():
     c.batch_size = 256
     c.num_epochs = 120  # 5 steps per epoch: 600 steps
     c.simclr.temperature = 0.5
-    c.simclr.head_hidden = 512
-    c.simclr.head_output = 128
+    c.head.hidden_dim = 512
+    c.head.output_dim = 128
     c.optim.name = "lars"
     c.optim.base_lr = 1.2
     c.optim.weight_decay = 1e-6

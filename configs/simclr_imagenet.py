@@ -42,9 +42,9 @@ def get_config():
     c.num_epochs = 100
     c.simclr.temperature = 0.1
     c.simclr.chunk_size = 1024
-    c.simclr.head = "simclr_v2_head"
-    c.simclr.head_hidden = 2048
-    c.simclr.head_output = 128
+    c.head.name = "simclr_v2_head"
+    c.head.hidden_dim = 2048
+    c.head.output_dim = 128
     c.optim.name = "lars"
     c.optim.base_lr = 0.3
     c.optim.lr_scaling = "linear"

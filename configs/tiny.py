@@ -18,8 +18,8 @@ def get_config():
     c.encoder = "small_cnn"
     c.encoder_kwargs.features = (8, 16)
     c.encoder_kwargs.dense_features = 32
-    c.simclr.head_hidden = 32
-    c.simclr.head_output = 16
+    c.head.hidden_dim = 32
+    c.head.output_dim = 16
     c.batch_size = 64
     c.num_steps = 16
     c.optim.name = "adamw"

@@ -1,5 +1,10 @@
 """Self-supervised methods: each an object with ``init``, ``loss_fn`` and ``features``.
 
+Two-view methods (:mod:`~jaxssl.methods.base`): SimCLR, MoCo v2, BYOL,
+SimSiam, Barlow Twins, VICReg and triplet pretraining; rotation prediction
+(RotNet); and the supervised :class:`Classifier` (fine-tuning, linear
+evaluation, the supervised baseline).
+
 The contract (see DESIGN.md): ``init(rng, sample) -> variables``;
 ``loss_fn(params, state, batch, rng) -> (loss, (new_state, metrics))``, pure,
 where ``state`` is ``{'batch_stats': ..., 'method': ...}``; optional
@@ -17,8 +22,15 @@ import ml_collections
 
 from jaxssl import models
 from jaxssl.data import augment as aug_lib
+from jaxssl.methods.base import EncoderWithHead, TwoViewMethod
+from jaxssl.methods.byol import BYOL
 from jaxssl.methods.classifier import Classifier
-from jaxssl.methods.simclr import EncoderWithHead, SimCLR
+from jaxssl.methods.moco import MoCo
+from jaxssl.methods.redundancy import BarlowTwins, VICReg
+from jaxssl.methods.rotation import NUM_ROTATIONS, Rotation
+from jaxssl.methods.simclr import SimCLR
+from jaxssl.methods.simsiam import SimSiam
+from jaxssl.methods.triplet import Triplet
 
 AUGMENTS = {
     "digits": lambda c: aug_lib.digits(c.image_size),
@@ -45,31 +57,91 @@ def build_augment(config: ml_collections.ConfigDict):
     return AUGMENTS[config.augment](config)
 
 
-def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None):
+def _pretraining_options(config: ml_collections.ConfigDict, num_steps: int) -> dict:
+    """The method-specific constructor arguments of each pretraining method."""
+    moco, byol, triplet = config.moco, config.byol, config.triplet
+    return {
+        "simclr": {
+            "temperature": config.simclr.temperature,
+            "chunk_size": config.simclr.chunk_size or None,
+        },
+        "moco": {
+            "temperature": moco.temperature,
+            "queue_size": moco.queue_size,
+            "momentum": moco.momentum,
+            "momentum_schedule": moco.momentum_schedule,
+            "num_steps": num_steps,
+        },
+        "byol": {
+            "momentum": byol.momentum,
+            "momentum_schedule": byol.momentum_schedule,
+            "num_steps": num_steps,
+        },
+        "simsiam": {},
+        "barlow_twins": {"lambda_": config.barlow_twins.lambda_},
+        "vicreg": {"sim": config.vicreg.sim, "var": config.vicreg.var, "cov": config.vicreg.cov},
+        "rotation": {},
+        "triplet": {
+            "margin": triplet.margin,
+            "mining": triplet.mining,
+            "squared": triplet.squared,
+        },
+    }[config.method]
+
+
+PRETRAINING = {
+    "simclr": SimCLR,
+    "moco": MoCo,
+    "byol": BYOL,
+    "simsiam": SimSiam,
+    "barlow_twins": BarlowTwins,
+    "vicreg": VICReg,
+    "rotation": Rotation,
+    "triplet": Triplet,
+}
+# Methods whose online network ends in a predictor (on the projections).
+_WITH_PREDICTOR = ("byol", "simsiam")
+
+
+def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None, num_steps: int = 1):
     """The method ``config.method`` with its encoder, head and augmentation from ``config``.
 
-    ``classifier`` and ``linear_probe`` need ``config.num_classes > 0`` (the
-    training loop fills it in from the dataset); ``linear_probe`` builds the
-    classifier too, for its ``init`` and ``features``.
+    ``num_steps`` is the run's length (the EMA momentum schedules of MoCo and
+    BYOL span it). ``classifier`` and ``linear_probe`` need
+    ``config.num_classes > 0`` (the training loop fills it in from the
+    dataset); ``linear_probe`` builds the classifier too, for its ``init``
+    and ``features``.
     """
     dtype = jnp.bfloat16 if config.dtype == "bfloat16" else jnp.float32
     encoder = _module(config.encoder, axis_name, dtype, **config.encoder_kwargs.to_dict())
-    if config.method == "simclr":
-        head = _module(
-            config.simclr.head,
-            axis_name,
-            dtype,
-            hidden_dim=config.simclr.head_hidden,
-            output_dim=config.simclr.head_output,
-        )
-        return SimCLR(
+    if config.method in PRETRAINING:
+        if config.method == "rotation":
+            head = models.get_model("linear", num_classes=NUM_ROTATIONS, dtype=dtype)
+        else:
+            head = _module(
+                config.head.name,
+                axis_name,
+                dtype,
+                hidden_dim=config.head.hidden_dim,
+                output_dim=config.head.output_dim,
+            )
+        predictor = None
+        if config.method in _WITH_PREDICTOR:
+            predictor = _module(
+                "prediction_head",
+                axis_name,
+                dtype,
+                hidden_dim=config.head.predictor_hidden,
+                output_dim=config.head.output_dim,
+            )
+        return PRETRAINING[config.method](
             encoder=encoder,
             head=head,
             augment=build_augment(config),
-            temperature=config.simclr.temperature,
-            chunk_size=config.simclr.chunk_size or None,
+            predictor=predictor,
             axis_name=axis_name,
             image_key=config.image_key,
+            **_pretraining_options(config, num_steps),
         )
     if config.method in ("classifier", "linear_probe"):
         if config.num_classes < 1:
@@ -90,9 +162,25 @@ def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None):
             label_key=config.label_key,
         )
     raise ValueError(
-        f"config.method must be one of ['simclr', 'classifier', 'linear_probe'], "
+        f"config.method must be one of {[*PRETRAINING, 'classifier', 'linear_probe']}, "
         f"got {config.method!r}."
     )
 
 
-__all__ = ["AUGMENTS", "Classifier", "EncoderWithHead", "SimCLR", "build", "build_augment"]
+__all__ = [
+    "AUGMENTS",
+    "BYOL",
+    "PRETRAINING",
+    "BarlowTwins",
+    "Classifier",
+    "EncoderWithHead",
+    "MoCo",
+    "Rotation",
+    "SimCLR",
+    "SimSiam",
+    "Triplet",
+    "TwoViewMethod",
+    "VICReg",
+    "build",
+    "build_augment",
+]

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxssl.data import augment as aug_lib
-from jaxssl.methods.simclr import EncoderWithHead, encode
+from jaxssl.methods.base import EncoderWithHead, encode
 
 
 @dataclasses.dataclass(frozen=True)

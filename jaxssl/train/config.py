@@ -15,9 +15,14 @@ import ml_collections
 
 DTYPES = ("float32", "bfloat16")
 PARALLEL = ("jit", "pmap")
-# simclr pretrains; classifier fine-tunes (or trains from scratch) with labels;
-# linear_probe trains nothing: it evaluates an encoder (init_from) with probes.
-METHODS = ("simclr", "classifier", "linear_probe")
+# The pretraining methods (jaxssl/methods/); classifier fine-tunes (or trains from
+# scratch) with labels; linear_probe trains nothing: it evaluates an encoder
+# (init_from) with probes.
+PRETRAINING = ("simclr", "moco", "byol", "simsiam", "barlow_twins", "vicreg", "rotation", "triplet")
+SUPERVISED = ("classifier", "linear_probe")
+METHODS = PRETRAINING + SUPERVISED
+EMA_SCHEDULES = ("constant", "cosine")
+TRIPLET_MINING = ("hard", "semi-hard", "all")
 OPTIMIZERS = ("lars", "sgd", "adamw")
 LR_SCALING = ("linear", "sqrt", "none")
 
@@ -25,7 +30,7 @@ LR_SCALING = ("linear", "sqrt", "none")
 def default_config() -> ml_collections.ConfigDict:
     """All keys with their defaults (SimCLR on the bundled digits, small CNN)."""
     c = ml_collections.ConfigDict()
-    c.method = "simclr"  # simclr | classifier | linear_probe
+    c.method = "simclr"  # one of METHODS
     c.seed = 0
     # data
     c.dataset = "digits"  # bundled (digits) or any TFDS dataset prepared as array_record
@@ -51,13 +56,33 @@ def default_config() -> ml_collections.ConfigDict:
     c.encoder_kwargs = ml_collections.ConfigDict()
     c.dtype = "float32"  # compute dtype; parameters and the loss stay float32
     c.parallel = "jit"
-    # method
+    # method: the projection head (and predictor) of every two-view method
+    c.head = ml_collections.ConfigDict()
+    c.head.name = "simclr_v2_head"  # simclr_v1_head | simclr_v2_head (rotation: linear, 4-way)
+    c.head.hidden_dim = 512
+    c.head.output_dim = 128
+    c.head.predictor_hidden = 512  # byol, simsiam: the predictor's bottleneck
     c.simclr = ml_collections.ConfigDict()
     c.simclr.temperature = 0.2
     c.simclr.chunk_size = 0  # > 0: blockwise NT-Xent (O(N*K) memory)
-    c.simclr.head = "simclr_v2_head"
-    c.simclr.head_hidden = 512
-    c.simclr.head_output = 128
+    c.moco = ml_collections.ConfigDict()
+    c.moco.temperature = 0.2
+    c.moco.queue_size = 4096  # negatives; at least the global batch (MoCo: 65,536)
+    c.moco.momentum = 0.999  # the key encoder's EMA momentum
+    c.moco.momentum_schedule = "constant"  # constant | cosine (rises to 1)
+    c.byol = ml_collections.ConfigDict()
+    c.byol.momentum = 0.996  # the target's EMA momentum at step 0
+    c.byol.momentum_schedule = "cosine"  # constant | cosine (rises to 1)
+    c.barlow_twins = ml_collections.ConfigDict()
+    c.barlow_twins.lambda_ = 5e-3  # off-diagonal weight
+    c.vicreg = ml_collections.ConfigDict()
+    c.vicreg.sim = 25.0
+    c.vicreg.var = 25.0
+    c.vicreg.cov = 1.0
+    c.triplet = ml_collections.ConfigDict()
+    c.triplet.margin = 0.2
+    c.triplet.mining = "hard"  # hard | semi-hard (O(N^3) memory) | all
+    c.triplet.squared = True  # squared Euclidean distances of unit embeddings
     # fine-tuning (method = classifier)
     c.finetune = ml_collections.ConfigDict()
     c.finetune.label_fraction = 1.0  # < 1: class-balanced labelled subset (0.01, 0.1)
@@ -159,9 +184,9 @@ def _positive(config, names, *, allow_zero=False):
 
 
 def _fraction(config, name, interval):
-    """``config.<name>`` must lie in ``interval``: "(0, 1]" or "[0, 1)"."""
+    """``config.<name>`` must lie in ``interval``: "(0, 1]", "[0, 1)" or "[0, 1]"."""
     value = _get(config, name)
-    ok = 0 < value <= 1 if interval == "(0, 1]" else 0 <= value < 1
+    ok = {"(0, 1]": 0 < value <= 1, "[0, 1)": 0 <= value < 1, "[0, 1]": 0 <= value <= 1}[interval]
     if not ok:
         raise ValueError(f"config.{name} must be in {interval}, got {value!r}.")
 
@@ -179,7 +204,14 @@ def validate(config: ml_collections.ConfigDict) -> None:
     _choice(config.parallel, PARALLEL, "parallel")
     _choice(config.optim.name, OPTIMIZERS, "optim.name")
     _choice(config.optim.lr_scaling, LR_SCALING, "optim.lr_scaling")
+    _choice(config.moco.momentum_schedule, EMA_SCHEDULES, "moco.momentum_schedule")
+    _choice(config.byol.momentum_schedule, EMA_SCHEDULES, "byol.momentum_schedule")
+    _choice(config.triplet.mining, TRIPLET_MINING, "triplet.mining")
     _positive(config, ["batch_size", "image_size", "simclr.temperature", "optim.base_lr"])
+    _positive(config, ["head.hidden_dim", "head.output_dim", "head.predictor_hidden"])
+    _positive(config, ["moco.temperature", "moco.queue_size"])
+    _fraction(config, "moco.momentum", "[0, 1]")
+    _fraction(config, "byol.momentum", "[0, 1]")
     _positive(config, ["eval.batch_size", "eval.knn_k", "log_every_steps"])
     _positive(config, ["eval.probe.batch_size", "eval.probe.learning_rate", "eval.probe.epochs"])
     _positive(config, ["checkpoint.every_steps", "checkpoint.keep"])
@@ -202,6 +234,11 @@ def validate(config: ml_collections.ConfigDict) -> None:
             "finetune.label_smoothing",
             "optim.encoder_lr_mult",
             "eval.probe.val_fraction",
+            "barlow_twins.lambda_",
+            "vicreg.sim",
+            "vicreg.var",
+            "vicreg.cov",
+            "triplet.margin",
         ],
         allow_zero=True,
     )
@@ -222,3 +259,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
         return  # trains nothing: the schedule keys do not matter
     if config.num_steps == 0 and config.num_epochs == 0:
         raise ValueError("config.num_epochs or config.num_steps must be > 0.")
+    if config.method == "moco" and config.moco.queue_size < config.batch_size:
+        raise ValueError(
+            f"config.moco.queue_size must be >= config.batch_size ({config.batch_size}): each "
+            f"step enqueues the whole global batch; got {config.moco.queue_size}."
+        )

@@ -262,7 +262,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         check_batch_size(config.batch_size, par.num_devices, jax.process_count())
     data_dir = config.data_dir or None
     train_src = datasets.data_source(config.dataset, config.train_split, data_dir)
-    if config.method != "simclr" and not config.num_classes:
+    if config.method in config_lib.SUPERVISED and not config.num_classes:
         config.num_classes = datasets.num_classes(train_src, config.label_key)
     need_eval = (
         config.eval.final or config.eval.knn_every_steps > 0 or config.method == "linear_probe"
@@ -272,11 +272,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     )
     labelled = _labelled_subset(config, train_src)
     fit_src = train_src if labelled is None else Subset(train_src, labelled)
-    method = methods.build(config, par.axis_name)
     transform = _host_transform(config.load_size, config.image_key)
     sample = _sample_batch(train_src, transform, config.image_key)
     main = jax.process_index() == 0
     if config.method == "linear_probe":
+        method = methods.build(config, par.axis_name)
         return _probe_program(
             config, workdir, par, method, sample, transform, train_src, eval_src, t0
         )
@@ -292,6 +292,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     os.makedirs(workdir, exist_ok=True)
     total_steps = config.num_steps or config.num_epochs * steps_per_epoch
     stop = min(config.stop_at_step or total_steps, total_steps)
+    method = methods.build(config, par.axis_name, num_steps=total_steps)
     schedule = make_schedule(config.optim, config.batch_size, total_steps, steps_per_epoch)
     tx = make_optimizer(config.optim, schedule)
     loader = make_loader(

@@ -44,6 +44,8 @@ def make_train_step(
         aux = {"batch_stats": state.batch_stats, "method": state.method_state}
         grad_fn = jax.value_and_grad(method.loss_fn, has_aux=True)
         (loss, (new_aux, metrics)), grads = grad_fn(state.params, aux, batch, rng)
+        # the loss too: a method whose loss is this device's mean reports the global one
+        metrics = dict(metrics, loss=loss)
         if axis_name is not None:
             grads = lax.pmean(grads, axis_name)
             metrics = lax.pmean(metrics, axis_name)
@@ -58,7 +60,6 @@ def make_train_step(
         )
         if post_update is not None:
             new_state = post_update(new_state)
-        metrics = dict(metrics, loss=loss)
         metrics["grad_norm"] = optax.tree.norm(grads)
         metrics["param_norm"] = optax.tree.norm(params)
         if schedule is not None:

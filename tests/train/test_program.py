@@ -174,7 +174,7 @@ def test_missing_dataset(tiny_config, tmp_path):
         ("optim.name", "sgdw", "config.optim.name must be one of"),
         ("batch_size", 0, "config.batch_size must be > 0"),
         ("num_steps", -1, "config.num_steps must be >= 0"),
-        ("method", "moco", "config.method must be one of"),
+        ("method", "swav", "config.method must be one of"),
         ("finetune.label_fraction", 0.0, r"config.finetune.label_fraction must be in \(0, 1\]"),
         ("finetune.label_smoothing", 1.0, r"config.finetune.label_smoothing must be in \[0, 1\)"),
         ("finetune.pseudo_label_thresholds", (0.5, 1.5), "must be probabilities"),
@@ -190,6 +190,10 @@ def test_bad_values(tiny_config, tmp_path, key, value, match):
         run(tiny_config, str(tmp_path / "w"))
 
 
+OTHER_METHODS = ("moco", "byol", "simsiam", "barlow_twins", "vicreg", "rotation", "triplet")
+OTHER_METHODS += ("supervised",)
+
+
 @pytest.mark.parametrize(
     ("name", "arg", "shape"),
     [
@@ -202,6 +206,9 @@ def test_bad_values(tiny_config, tmp_path, key, value, match):
         ("semi_digits", "1", (8, 8, 1)),
         ("linear_cifar10", None, (32, 32, 3)),
         ("finetune_cifar10", None, (32, 32, 3)),
+        *[(f"{m}_digits", None, (8, 8, 1)) for m in OTHER_METHODS],
+        *[(f"{m}_cifar10", None, (32, 32, 3)) for m in OTHER_METHODS],
+        ("moco_cifar10", "800", (32, 32, 3)),
     ],
 )
 def test_configs_build(name, arg, shape):
@@ -222,8 +229,11 @@ def test_configs_build(name, arg, shape):
         assert config.num_epochs == 800
     if name == "semi_digits":
         assert config.finetune.label_fraction == 0.01
-    if name in ("linear_digits", "finetune_digits"):  # started from the pretraining config
+    if name.endswith("_digits") and name != "simclr_digits":  # started from the SimCLR config
         assert config.encoder_kwargs == load_config("simclr_digits").encoder_kwargs
+    method_name = name.rpartition("_")[0]
+    if method_name in OTHER_METHODS:
+        assert config.method == ("classifier" if method_name == "supervised" else method_name)
 
 
 def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys, data_dir):

@@ -10,6 +10,7 @@ import pytest
 from jaxssl import methods
 from jaxssl.train import Parallel, create_state, make_mesh, make_train_step
 from jaxssl.train.optim import make_optimizer, make_schedule
+from tests.train.conftest import assert_tree_close as _assert_close
 from tests.train.conftest import load_config
 
 BATCH = 32
@@ -51,20 +52,6 @@ def _train(par, method, tx, batches):
         state, metrics = step(state, par.put_batch(batch))
         losses.append(float(par.from_device(metrics)["loss"]))
     return jax.device_get(par.from_device(state)), losses
-
-
-def _assert_close(a, b, rtol):
-    """Every leaf within ``rtol`` of its own scale (its largest magnitude).
-
-    Element-wise relative error is meaningless for entries that pass near zero
-    (biases start there): summing over 8 shards instead of 1 reorders float32
-    additions, an error relative to the leaf's scale, not to each entry.
-    """
-    for (path, x), y in zip(
-        jax.tree_util.tree_flatten_with_path(a)[0], jax.tree.leaves(b), strict=True
-    ):
-        atol = rtol * float(np.max(np.abs(y)))
-        np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, err_msg=jax.tree_util.keystr(path))
 
 
 class _Counting:

@@ -1,0 +1,217 @@
+"""Pretraining methods: EMA and queue mechanics, a short run of each on digits, 8 devices = 1."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from jaxssl import methods
+from jaxssl.methods import ema
+from jaxssl.methods.moco import enqueue
+from jaxssl.methods.rotation import rotations
+from jaxssl.train import Parallel, create_state, make_mesh, make_train_step
+from jaxssl.train.optim import make_optimizer, make_schedule
+from tests.train.conftest import assert_tree_close, load_config
+
+NEW_METHODS = ["moco", "byol", "simsiam", "barlow_twins", "vicreg", "rotation", "triplet"]
+
+
+def test_ema_update_is_the_moving_average(rng):
+    target = {"w": rng.normal(size=(3, 4)), "b": {"c": rng.normal(size=5)}}
+    online = {"w": rng.normal(size=(3, 4)), "b": {"c": rng.normal(size=5)}}
+    m = 0.9
+    got = ema.ema_update(
+        jax.tree.map(jnp.float32, target), jax.tree.map(jnp.float32, online), jnp.float32(m)
+    )
+    for t, o, g in zip(
+        jax.tree.leaves(target), jax.tree.leaves(online), jax.tree.leaves(got), strict=True
+    ):
+        np.testing.assert_allclose(g, m * t + (1 - m) * o, rtol=1e-6, atol=1e-7)
+
+
+def test_momentum_schedules():
+    base, total = 0.996, 100
+
+    def cosine(t):
+        return float(ema.momentum_at(t, base=base, num_steps=total, schedule="cosine"))
+
+    # BYOL, section 3.2: m_t = 1 - (1 - m_0) (cos(pi t / T) + 1) / 2
+    assert cosine(0) == pytest.approx(base, abs=1e-7)
+    assert cosine(total // 2) == pytest.approx(1 - (1 - base) / 2, abs=1e-7)
+    assert cosine(total) == pytest.approx(1.0, abs=1e-7)
+    assert cosine(2 * total) == pytest.approx(1.0, abs=1e-7)  # stays at 1 after T
+    t = 17
+    want = 1 - (1 - base) * (math.cos(math.pi * t / total) + 1) / 2
+    assert cosine(t) == pytest.approx(want, abs=1e-7)
+    for t in (0, 50, 1000):
+        assert float(ema.momentum_at(t, base=0.99, num_steps=total)) == pytest.approx(0.99)
+    with pytest.raises(ValueError, match="base"):
+        ema.momentum_at(0, base=1.5, num_steps=total)
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        ema.momentum_at(0, base=0.99, num_steps=total, schedule="linear")
+
+
+def test_queue_is_fifo_and_wraps():
+    queue, ptr = jnp.zeros((5, 2)), jnp.int32(0)
+    queue, ptr = enqueue(queue, ptr, jnp.array([[1.0, 1], [2, 2], [3, 3]]))
+    np.testing.assert_array_equal(queue[:, 0], [1, 2, 3, 0, 0])
+    assert int(ptr) == 3
+    # the next three fill the two free rows, then replace the oldest (1)
+    queue, ptr = enqueue(queue, ptr, jnp.array([[4.0, 4], [5, 5], [6, 6]]))
+    np.testing.assert_array_equal(queue[:, 0], [6, 2, 3, 4, 5])
+    assert int(ptr) == 1
+    queue, ptr = enqueue(queue, ptr, jnp.array([[7.0, 7], [8, 8]]))
+    np.testing.assert_array_equal(queue[:, 0], [6, 7, 8, 4, 5])  # 2 and 3 were oldest
+    with pytest.raises(ValueError, match="keys must be"):
+        enqueue(queue, ptr, jnp.zeros((6, 2)))
+
+
+def test_rotations_are_quarter_turns_with_their_labels():
+    x = np.arange(2 * 3 * 3).reshape(2, 3, 3, 1)
+    turned, labels = rotations(jnp.asarray(x))
+    np.testing.assert_array_equal(labels, [0, 0, 1, 1, 2, 2, 3, 3])
+    np.testing.assert_array_equal(turned[:2], x)
+    # one quarter turn counter-clockwise: out[i, j] = in[j, W - 1 - i]
+    quarter = np.empty_like(x)
+    for i in range(3):
+        for j in range(3):
+            quarter[:, i, j] = x[:, j, 2 - i]
+    np.testing.assert_array_equal(turned[2:4], quarter)
+    half = x[:, ::-1, ::-1]  # two quarter turns: upside down
+    np.testing.assert_array_equal(turned[4:6], half)
+    with pytest.raises(ValueError, match="square"):
+        rotations(jnp.zeros((2, 3, 4, 1)))
+
+
+BATCH = 64
+STEPS = 30
+# float32 sums over 8 shards instead of 1 (see tests/train/test_steps.py)
+F32_RTOL = 1e-4
+# Barlow Twins and VICReg centre the projections, and BYOL's and SimSiam's
+# predictor starts with BatchNorm: the head's last BatchNorm shift has an exact
+# gradient of 0 and drifts by float32 noise (~1e-8) only. Parameters here are
+# of order 0.1-1, so 1e-6 is far below any real difference.
+ATOL = 1e-6
+
+
+def _config(name):
+    config = load_config("tiny")
+    config.method = name
+    # A queue of one batch and a fast key encoder: over 30 steps a 0.999
+    # momentum and a long queue of stale keys make the loss rise before it falls.
+    config.moco.queue_size = BATCH
+    config.moco.momentum = 0.9
+    config.byol.momentum = 0.99
+    # Not the tiny config's AdamW: Adam's update is about lr * sign(g) wherever
+    # g is near 0, so float32 rounding of an almost-zero gradient on 8 devices
+    # can flip a whole step; LARS's update is proportional to g.
+    config.optim.name = "lars"
+    config.optim.base_lr = 0.2
+    return config
+
+
+@pytest.fixture(scope="module")
+def digit_batches():
+    images = np.round(load_digits().images * (255 / 16)).astype(np.uint8)[..., None]
+    gen = np.random.default_rng(0)
+    batches = []
+    for _ in range(STEPS):
+        index = gen.choice(len(images), BATCH, replace=False)
+        batches.append({"image": images[index], "index": index.astype(np.int64)})
+    return batches
+
+
+def _train(name, par, batches, axis_name=None, initial=None):
+    """``(method, [host state after each step], [metrics of each step])``.
+
+    ``initial``: a host state to start from (compiling the initialisation
+    costs as much as a step; the pmap run reuses the one-device run's).
+    """
+    config = _config(name)
+    method = methods.build(config, axis_name, num_steps=STEPS)
+    tx = make_optimizer(config.optim, make_schedule(config.optim, BATCH, STEPS, 1))
+    sample = {k: v[:1] for k, v in batches[0].items()}
+    if initial is None:
+        state = par.init(lambda: create_state(method, tx, jax.random.key(0), sample))
+    else:
+        state = par.to_device(initial)
+    step = par.compile_step(make_train_step(method, tx))
+    states, history = [jax.device_get(par.from_device(state))], []
+    for batch in batches:
+        state, metrics = step(state, par.put_batch(batch))
+        states.append(jax.device_get(par.from_device(state)))
+        history.append(jax.device_get(par.from_device(metrics)))
+    return method, states, history
+
+
+@pytest.mark.parametrize("name", NEW_METHODS)
+def test_method_trains_and_eight_devices_equal_one(name, digit_batches):
+    method, states, history = _train(name, Parallel(make_mesh(jax.devices()[:1])), digit_batches)
+    losses = np.array([h["loss"] for h in history])
+    assert np.all(np.isfinite(losses))
+    assert losses[-5:].mean() < losses[:5].mean(), losses
+    final = history[-1]
+    if "z_std" in final:
+        # collapse guard: a collapsed embedding has spread 0, an isotropic one
+        # 1/sqrt(D); demand half of the latter
+        dim = _config(name).head.output_dim
+        assert final["z_std"] > 0.5 / math.sqrt(dim), final["z_std"]
+    if name == "rotation":
+        assert np.mean([h["top1"] for h in history[-5:]]) > 0.3  # chance: 0.25
+
+    if name in ("moco", "byol"):
+        # the target moves only by the EMA of the online parameters, never by
+        # gradients: after the first step it is exactly
+        # m * (its copy of the initial parameters) + (1 - m) * (the new ones)
+        m = float(method.momentum)  # MoCo's is constant, BYOL's cosine starts there
+        initial = {k: states[0].params[k] for k in ema.TARGET_KEYS}
+        online = {k: states[1].params[k] for k in ema.TARGET_KEYS}
+        want = jax.tree.map(lambda t, o: m * t + (1 - m) * o, initial, online)
+        assert_tree_close(states[1].method_state["target"], want, 1e-6)
+
+    # 8 devices under pmap (per-device losses with axis_name) = 1 device, 2 steps
+    _, pmap_states, pmap_history = _train(
+        name,
+        Parallel(make_mesh(), mode="pmap"),
+        digit_batches[:2],
+        axis_name="data",
+        initial=states[0],
+    )
+    got, want = pmap_states[2], states[2]
+    assert_tree_close(got.params, want.params, F32_RTOL, ATOL)
+    assert_tree_close(got.batch_stats, want.batch_stats, F32_RTOL, ATOL)
+    assert_tree_close(got.method_state, want.method_state, F32_RTOL, ATOL)
+    # SimSiam's loss starts near 0: an absolute tolerance too
+    np.testing.assert_allclose(
+        [h["loss"] for h in pmap_history], losses[:2], rtol=1e-5, atol=1e-6, err_msg="loss"
+    )
+    if name == "moco":
+        # the queue (64 keys) was replaced twice, each time by the keys of the
+        # global batch, gathered from all 8 devices in global order
+        queue = got.method_state["queue"]
+        assert int(got.method_state["queue_ptr"]) == 0
+        assert not np.any(np.all(np.isclose(queue[:, None], states[0].method_state["queue"]), -1))
+        np.testing.assert_allclose(np.linalg.norm(queue, axis=-1), 1.0, rtol=1e-5)
+
+
+def test_unknown_method_and_bad_method_settings():
+    from jaxssl.train import config as config_lib
+
+    config = _config("moco")
+    config.moco.queue_size = BATCH - 1
+    with pytest.raises(ValueError, match=r"moco\.queue_size must be >= config\.batch_size"):
+        config_lib.validate(config)
+    config = _config("byol")
+    config.byol.momentum = 1.2
+    with pytest.raises(ValueError, match=r"byol.momentum must be in \[0, 1\]"):
+        config_lib.validate(config)
+    config = _config("triplet")
+    config.triplet.mining = "easy"
+    with pytest.raises(ValueError, match=r"triplet\.mining must be one of"):
+        config_lib.validate(config)
+    config.method = "swav"
+    with pytest.raises(ValueError, match=r"config\.method must be one of"):
+        methods.build(config)
