@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
@@ -125,6 +125,16 @@ class TwoViewMethod:
     predictor: nn.Module | None = None
     axis_name: Hashable | None = None
     image_key: str = "image"
+
+    # BYOL and SimSiam set it: their loss compares a prediction with a projection.
+    needs_predictor: ClassVar[bool] = False
+
+    def __post_init__(self):
+        if self.needs_predictor and self.predictor is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a predictor module (e.g. "
+                "jaxssl.models.PredictionHead), got predictor=None."
+            )
 
     @property
     def net(self) -> EncoderWithHead:

@@ -42,6 +42,7 @@ class BYOL(ema.FollowsOnline, TwoViewMethod):
       num_steps: the run's length, for the cosine schedule.
     """
 
+    needs_predictor = True
     momentum: float = 0.996
     momentum_schedule: str = "cosine"
     num_steps: int = 1

@@ -32,6 +32,8 @@ from jaxssl.methods.base import (
 class SimSiam(TwoViewMethod):
     """SimSiam (see the module docstring); needs a ``predictor``."""
 
+    needs_predictor = True
+
     def loss_fn(self, params, state: dict, batch: dict, rng: jax.Array):
         """Symmetric negative cosine, stop-gradient; returns ``(loss, (new_state, metrics))``."""
         x = self._stacked_views(batch, rng)

@@ -212,6 +212,8 @@ def test_unknown_method_and_bad_method_settings():
     config.triplet.mining = "easy"
     with pytest.raises(ValueError, match=r"triplet\.mining must be one of"):
         config_lib.validate(config)
+    with pytest.raises(ValueError, match="BYOL needs a predictor module"):
+        methods.BYOL(encoder=None, head=None, augment=None)
     config.method = "swav"
     with pytest.raises(ValueError, match=r"config\.method must be one of"):
         methods.build(config)
