@@ -7,12 +7,17 @@
 
 ``--config.KEY=VALUE`` overrides any key (an unknown key is an error). With no
 ``--workdir`` the run goes to ``runs/<timestamp>``. Re-running with the same
-workdir resumes from its newest checkpoint.
+workdir resumes from its newest checkpoint, exactly where it stopped.
+
+SIGTERM or Ctrl-C (SIGINT) finishes the current step, saves a checkpoint and
+exits with status 0; run the same command again to continue. A config file is
+Python and is executed: run only config files you trust.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from absl import app, flags, logging
@@ -31,6 +36,44 @@ _WORKDIR = flags.DEFINE_string(
 )
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+    """Parses ``argv`` into the flags; returns the arguments left over.
+
+    Raises:
+      flags.Error: a bad flag value, a config file that cannot be loaded, or
+        an override ``--config.KEY=...`` of a key the config does not have
+        (ml_collections raises a bare ``AttributeError: 'KEY'`` for that one).
+    """
+    try:
+        left = flags.FLAGS(argv)
+    except (AttributeError, KeyError) as error:
+        key = str(error).strip("'\"")
+        named = [
+            a.split("=")[0]
+            for a in argv[1:]
+            if a.startswith("--config.") and key in a.split("=")[0].split(".")
+        ]
+        raise flags.IllegalFlagValueError(
+            f"{' '.join(named) or 'an override'}: the config has no key {key!r}; every key is "
+            "listed in jaxssl/train/config.py."
+        ) from error
+    try:
+        _CONFIG.value.keys()
+    except OSError as error:  # ml_collections defers a missing file's error to first use
+        raise flags.IllegalFlagValueError(f"--config: {error}") from error
+    return left
+
+
+def _parse_flags_or_exit(argv: list[str]) -> list[str]:
+    """``parse_flags``, with absl's usual one-line report and exit status 1 on error."""
+    try:
+        return parse_flags(argv)
+    except flags.Error as error:
+        sys.stderr.write(f"FATAL Flags parsing error: {error}\n")
+        sys.stderr.write("Pass --helpshort or --helpfull to see help on flags.\n")
+        sys.exit(1)
+
+
 def main(argv):
     """Runs the config in the workdir."""
     if len(argv) > 1:
@@ -42,4 +85,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags_or_exit)

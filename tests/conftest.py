@@ -2,14 +2,28 @@
 
 XLA reads the device count once, when JAX first starts a backend, so it is set
 here, before anything imports JAX.
+
+JAX's persistent compilation cache is on, in a folder of this test session
+shared by the xdist workers and the ``train.py`` subprocesses they start (all
+inherit the environment): many tests compile the same programs (the tiny
+config's train step above all), and a cached executable is the one a fresh
+compile would give, so only the time to start changes. A cache folder set by
+the caller is used as it is.
 """
 
 import os
+import shutil
+import tempfile
 import zlib
 
-_FLAG = "--xla_force_host_platform_device_count=8"
-if _FLAG not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _FLAG).strip()
+_OWN_CACHE = None
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _OWN_CACHE = tempfile.mkdtemp(prefix="jaxssl-tests-xla-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _OWN_CACHE
+
+DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count=8"
+if DEVICE_COUNT_FLAG not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + DEVICE_COUNT_FLAG).strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402
@@ -17,6 +31,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 N_DEVICES = 8
+
+
+def pytest_unconfigure(config):
+    if _OWN_CACHE is not None:  # only the process that made the folder removes it
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
 
 
 def pytest_configure(config):

@@ -12,6 +12,9 @@ batches and random numbers as one that never stopped.
 from __future__ import annotations
 
 import os
+import shutil
+import time
+from collections.abc import Callable
 from typing import Any
 
 import grain
@@ -20,6 +23,19 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as policies
+
+
+class CheckpointSaveError(RuntimeError):
+    """A checkpoint could not be written (disk full, permissions); earlier ones are intact."""
+
+    def __init__(self, step: int | None, directory: str, last_good: int | None, cause: Exception):
+        what = f"step {step}" if step is not None else "a pending checkpoint"
+        kept = f"step {last_good}" if last_good is not None else "none yet"
+        super().__init__(
+            f"saving {what} in {directory} failed ({type(cause).__name__}: {cause}). The "
+            f"newest complete checkpoint is intact: {kept}. Free space or fix permissions, "
+            "then rerun the same command to resume from it."
+        )
 
 
 class Checkpointer:
@@ -68,7 +84,89 @@ class Checkpointer:
             data=grain.checkpoint.CheckpointSave(data_iterator),
             config=ocp.args.JsonSave(config.to_dict()),
         )
-        return self.manager.save(step, args=args, force=force)
+        try:
+            saved = self.manager.save(step, args=args, force=force)
+            self.manager.check_for_errors()
+        except Exception as e:
+            raise CheckpointSaveError(step, self.directory, self.latest_step(), e) from e
+        return saved
+
+    def restore_latest(
+        self, abstract_state: Any, data_iterator, warn: Callable[[str], None]
+    ) -> tuple[Any, int] | None:
+        """The newest readable checkpoint's state and step, or None when there is none.
+
+        A checkpoint that cannot be read (a truncated or missing file) is
+        moved, whole, to ``WORKDIR/damaged_checkpoints/STEP-<time>`` (never
+        deleted: a later save of that step would otherwise collide with it),
+        ``warn`` is called with what happened, and the previous one is tried.
+
+        Raises:
+          ValueError: the newest checkpoint holds a model of other shapes
+            (another config); names the first mismatched parameters. Nothing
+            is moved.
+          RuntimeError: checkpoints exist but none could be read.
+        """
+        steps = sorted(self.manager.all_steps(), reverse=True)
+        if not steps:
+            return None
+        self._check_shapes(steps[0], abstract_state)
+        errors = []
+        for step in steps:
+            try:
+                return self.restore(step, abstract_state, data_iterator), step
+            except Exception as e:  # any failure to read it counts as damage
+                errors.append(f"step {step}: {type(e).__name__}: {str(e)[:300]}")
+                where = self._set_aside(step)
+                warn(
+                    f"warning: checkpoint step {step} could not be read ({errors[-1]}); "
+                    f"kept in {where}; trying the previous one"
+                )
+        raise RuntimeError(
+            f"no checkpoint in {self.directory} could be read ({'; '.join(errors)}). They are "
+            f"kept in {self._damaged_root()}; use another workdir to start afresh."
+        )
+
+    def _damaged_root(self) -> str:
+        return os.path.join(os.path.dirname(self.directory), "damaged_checkpoints")
+
+    def _set_aside(self, step: int) -> str:
+        os.makedirs(self._damaged_root(), exist_ok=True)
+        target = os.path.join(self._damaged_root(), f"{step}-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.move(os.path.join(self.directory, str(step)), target)
+        self.manager.reload()
+        return target
+
+    def _check_shapes(self, step: int, abstract_state: Any) -> None:
+        """ValueError when the checkpoint's parameters have other shapes than this model's."""
+        try:
+            item = os.path.join(self.directory, str(step), "state")
+            stored = ocp.PyTreeCheckpointer().metadata(item).item_metadata.tree
+            stored_params = stored["params"]
+        except Exception:  # unreadable metadata: restore() below reports the damage
+            return
+        got = {
+            jax.tree_util.keystr(k): tuple(v.shape)
+            for k, v in jax.tree_util.tree_flatten_with_path(stored_params)[0]
+        }
+        want = {
+            jax.tree_util.keystr(k): tuple(v.shape)
+            for k, v in jax.tree_util.tree_flatten_with_path(abstract_state.params)[0]
+        }
+        diffs = [
+            f"{name}: {got.get(name, 'missing')} in the checkpoint, {shape} in this model"
+            for name, shape in want.items()
+            if got.get(name) != shape
+        ] + [f"{name}: not in this model" for name in got if name not in want]
+        if diffs:
+            shown = "; ".join(diffs[:5]) + (
+                f"; and {len(diffs) - 5} more" if len(diffs) > 5 else ""
+            )
+            raise ValueError(
+                f"the checkpoint at step {step} in {self.directory} is of another model "
+                f"({shown}). Resume with the config it was written with (its config.json), "
+                "or use another workdir."
+            )
 
     def restore(self, step: int, abstract_state: Any, data_iterator) -> Any:
         """The state at ``step``, laid out like ``abstract_state``; moves ``data_iterator`` too."""
@@ -82,21 +180,29 @@ class Checkpointer:
         return restored["state"]
 
     def wait(self) -> None:
-        """Blocks until pending asynchronous saves are on disk."""
-        self.manager.wait_until_finished()
+        """Blocks until pending asynchronous saves are on disk.
+
+        Raises:
+          CheckpointSaveError: an asynchronous save failed (the earlier
+            checkpoints are untouched: Orbax writes to a temporary folder and
+            renames it only when complete).
+        """
+        try:
+            self.manager.wait_until_finished()
+            self.manager.check_for_errors()
+        except Exception as e:
+            raise CheckpointSaveError(None, self.directory, self.latest_step(), e) from e
 
     def close(self) -> None:
         """Finishes pending saves and releases the manager."""
         self.manager.close()
 
 
-def read_state(directory: str) -> dict:
-    """The newest checkpoint's state item under ``directory``, every leaf a host NumPy array.
-
-    ``directory`` is a run's workdir or its ``checkpoints`` folder.
+def latest_checkpoint(directory: str) -> tuple[str, int]:
+    """``(checkpoints folder, newest step)`` of a run's workdir or checkpoints folder.
 
     Raises:
-      FileNotFoundError: no checkpoint there.
+      FileNotFoundError: no such directory, or no checkpoint in it.
     """
     path = os.path.abspath(directory)
     if os.path.isdir(os.path.join(path, "checkpoints")):
@@ -108,6 +214,18 @@ def read_state(directory: str) -> dict:
     manager.close()
     if step is None:
         raise FileNotFoundError(f"config.init_from={directory!r}: no checkpoint found in {path}.")
+    return path, step
+
+
+def read_state(directory: str) -> dict:
+    """The newest checkpoint's state item under ``directory``, every leaf a host NumPy array.
+
+    ``directory`` is a run's workdir or its ``checkpoints`` folder.
+
+    Raises:
+      FileNotFoundError: no checkpoint there.
+    """
+    path, step = latest_checkpoint(directory)
     # Read the state item alone, every leaf as a host NumPy array: the run
     # that wrote it may have had another device layout than this one.
     item = os.path.join(path, str(step), "state")

@@ -115,6 +115,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.checkpoint.async_save = True
     c.init_from = ""  # a run's workdir: its parameters (the encoder only, for classifier and
     # linear_probe) start this run, when the workdir has no checkpoint of its own
+    # fault tolerance
+    c.skip_nonfinite_steps = False  # True: skip updates with a non-finite loss or gradient
+    # norm (counted as skipped_steps) instead of stopping with an error
+    c.log_example_ids = False  # True: WORKDIR/example_ids.jsonl, each step's example indices
     # logging and evaluation
     c.log_every_steps = 50
     c.eval = ml_collections.ConfigDict()

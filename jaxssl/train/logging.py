@@ -12,6 +12,20 @@ from collections.abc import Mapping
 import jax
 
 
+def open_log(path: str):
+    """``path`` opened for appending lines, without a torn last line.
+
+    A run killed mid-write (SIGKILL, power loss) can leave a last line without
+    its newline; it is cut off, so the resumed run's lines stay valid JSON.
+    """
+    if os.path.exists(path):
+        with open(path, "rb+") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+    return open(path, "a")
+
+
 class MetricWriter:
     """Appends one JSON line per call and writes the same scalars to TensorBoard."""
 
@@ -23,7 +37,7 @@ class MetricWriter:
             from tensorboardX import SummaryWriter
 
             os.makedirs(workdir, exist_ok=True)
-            self._file = open(os.path.join(workdir, "metrics.jsonl"), "a")
+            self._file = open_log(os.path.join(workdir, "metrics.jsonl"))
             self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
 
     def write(self, step: int, metrics: Mapping[str, float], prefix: str = "train") -> None:

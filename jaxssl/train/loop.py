@@ -12,9 +12,13 @@ evaluates.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
+import signal
+import sys
+import threading
 import time
 from typing import Any
 
@@ -34,8 +38,8 @@ from jaxssl.eval.metrics import classification_metrics
 from jaxssl.eval.probe import linear_probe
 from jaxssl.eval.pseudo import pseudo_label_sweep
 from jaxssl.train import config as config_lib
-from jaxssl.train.checkpoint import Checkpointer, load_pretrained
-from jaxssl.train.logging import MetricWriter
+from jaxssl.train.checkpoint import Checkpointer, latest_checkpoint, load_pretrained
+from jaxssl.train.logging import MetricWriter, open_log
 from jaxssl.train.optim import make_optimizer, make_schedule
 from jaxssl.train.parallel import Parallel, check_batch_size, make_mesh
 from jaxssl.train.state import TrainState, create_state
@@ -234,6 +238,76 @@ def _save_json(workdir: str, name: str, value: dict) -> None:
     os.replace(path + ".tmp", path)
 
 
+class _StopSignals:
+    """SIGTERM and SIGINT ask the loop to finish its step, save and stop.
+
+    Installed only in the main thread (Python delivers signals there), for
+    the training loop only; the previous handlers come back afterwards. A
+    second Ctrl-C stops at once (``KeyboardInterrupt``); the newest complete
+    checkpoint is then the one to resume from.
+    """
+
+    def __init__(self):
+        self.received: str | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        del frame
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+
+@contextlib.contextmanager
+def _closed_on_error(ckpt: Checkpointer):
+    """Closes ``ckpt`` (its manager's threads) when the block raises, then re-raises."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # the block's error is the one to report
+            ckpt.close()
+        raise
+
+
+def _check_workdir(workdir: str) -> None:
+    """OSError naming ``workdir`` when it cannot be created or written."""
+    probe = os.path.join(workdir, f".write_test_{os.getpid()}")
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise OSError(
+            f"workdir {workdir!r} is not a writable directory ({type(e).__name__}: {e}); "
+            "choose another --workdir."
+        ) from e
+
+
+def _guard(step: int, metrics, par: Parallel, ckpt: Checkpointer, skip: bool) -> None:
+    """FloatingPointError when step ``step``'s loss or gradient norm was not finite."""
+    if skip or not int(jax.device_get(par.from_device(metrics)["nonfinite"])):
+        return
+    last = ckpt.latest_step()
+    where = f"step {last} in {ckpt.directory}" if last is not None else "none"
+    raise FloatingPointError(
+        f"non-finite loss or gradient norm at step {step}; training stopped and nothing "
+        f"after it was saved. Last good checkpoint: {where}. Lower the learning rate, clip "
+        "gradients (config.optim.clip_norm) or set config.skip_nonfinite_steps=True to skip "
+        "such updates."
+    )
+
+
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     """Trains (or resumes) the run ``config`` in ``workdir``; returns the final results.
 
@@ -289,102 +363,149 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             "config.num_steps (batches then run across epoch boundaries)."
         )
     steps_per_epoch = max(steps_per_epoch, 1)
-    os.makedirs(workdir, exist_ok=True)
-    total_steps = config.num_steps or config.num_epochs * steps_per_epoch
-    stop = min(config.stop_at_step or total_steps, total_steps)
-    method = methods.build(config, par.axis_name, num_steps=total_steps)
-    schedule = make_schedule(config.optim, config.batch_size, total_steps, steps_per_epoch)
-    tx = make_optimizer(config.optim, schedule)
-    loader = make_loader(
-        fit_src,
-        batch_size=config.batch_size // jax.process_count(),
-        seed=config.seed,
-        num_epochs=None,
-        worker_count=config.worker_count,
-        transform=transform,
-    )
-    iterator = iter(loader)
-
-    def create() -> TrainState:
-        return create_state(method, tx, jax.random.key(config.seed), sample)
-
+    _check_workdir(workdir)
     ckpt = Checkpointer(
         os.path.join(workdir, "checkpoints"),
         every_steps=config.checkpoint.every_steps,
         keep=config.checkpoint.keep,
         async_save=config.checkpoint.async_save,
     )
-    latest = ckpt.latest_step()
-    if latest is not None:
-        state = par.to_device(ckpt.restore(latest, _abstract(create, par), iterator))
-        origin = f"resumed from step {latest}"
-    else:
-        state = par.init(create)
-        origin = "fresh"
-        if config.init_from:
-            host = jax.device_get(par.from_device(state))
-            params, batch_stats = load_pretrained(
-                config.init_from,
-                host.params,
-                host.batch_stats,
-                getattr(method, "init_from_keys", None),
-            )
-            state = par.to_device(host.replace(params=params, batch_stats=batch_stats))
-            origin = f"parameters from {config.init_from}"
-    if main:
-        _save_json(workdir, "config.json", config.to_dict())
-        labels_note = "" if labelled is None else f", {len(labelled)} labelled examples"
-        print(
-            f"jaxssl: {config.method} on {config.dataset}{labels_note}, {par.num_devices} "
-            f"device(s) ({jax.devices()[0].platform}, {config.parallel}), global batch "
-            f"{config.batch_size}, {total_steps} steps, {origin}; workdir {workdir}",
-            flush=True,
+    with _closed_on_error(ckpt):
+        if config.init_from and ckpt.latest_step() is None:
+            latest_checkpoint(config.init_from)  # a missing one fails now, before compiling
+        total_steps = config.num_steps or config.num_epochs * steps_per_epoch
+        stop = min(config.stop_at_step or total_steps, total_steps)
+        method = methods.build(config, par.axis_name, num_steps=total_steps)
+        schedule = make_schedule(config.optim, config.batch_size, total_steps, steps_per_epoch)
+        tx = make_optimizer(config.optim, schedule)
+        loader = make_loader(
+            fit_src,
+            batch_size=config.batch_size // jax.process_count(),
+            seed=config.seed,
+            num_epochs=None,
+            worker_count=config.worker_count,
+            transform=transform,
         )
-    step_fn = par.compile_step(make_train_step(method, tx, schedule=schedule))
-    writer = MetricWriter(workdir)
-    features = Features(method.features, par, config, transform)
+        iterator = iter(loader)
+
+        def create() -> TrainState:
+            return create_state(method, tx, jax.random.key(config.seed), sample)
+
+        restored = ckpt.restore_latest(
+            _abstract(create, par), iterator, warn=lambda m: print(m, file=sys.stderr, flush=True)
+        )
+        if restored is not None:
+            state, latest = restored
+            state = par.to_device(state)
+            origin = f"resumed from step {latest}"
+        else:
+            state = par.init(create)
+            origin = "fresh"
+            if config.init_from:
+                host = jax.device_get(par.from_device(state))
+                params, batch_stats = load_pretrained(
+                    config.init_from,
+                    host.params,
+                    host.batch_stats,
+                    getattr(method, "init_from_keys", None),
+                )
+                state = par.to_device(host.replace(params=params, batch_stats=batch_stats))
+                origin = f"parameters from {config.init_from}"
+        if main:
+            _save_json(workdir, "config.json", config.to_dict())
+            labels_note = "" if labelled is None else f", {len(labelled)} labelled examples"
+            print(
+                f"jaxssl: {config.method} on {config.dataset}{labels_note}, {par.num_devices} "
+                f"device(s) ({jax.devices()[0].platform}, {config.parallel}), global batch "
+                f"{config.batch_size}, {total_steps} steps, {origin}; workdir {workdir}",
+                flush=True,
+            )
+        step_fn = par.compile_step(
+            make_train_step(
+                method, tx, schedule=schedule, skip_nonfinite=config.skip_nonfinite_steps
+            )
+        )
+        ids_log = (
+            open_log(os.path.join(workdir, "example_ids.jsonl"))
+            if main and config.log_example_ids
+            else None
+        )
+        writer = MetricWriter(workdir)
+        features = Features(method.features, par, config, transform)
 
     start = int(jax.device_get(par.from_device(state).step))
     bar = tqdm(total=stop, initial=start, disable=not main, desc="train", unit="step")
     last_time, last_step = time.time(), start
-    try:
-        for step in range(start, stop):
-            state, metrics = step_fn(state, par.put_batch(next(iterator)))
-            done = step + 1
-            if done % config.log_every_steps == 0 or done == stop or step == start:
-                values = jax.device_get(par.from_device(metrics))
-                now = time.time()
-                if step == start:  # includes compilation: time it, not a rate
-                    values["first_step_s"] = now - last_time
-                else:  # dataset images per second; each gives two views
-                    rate = (done - last_step) * config.batch_size / (now - last_time)
-                    values["images_per_s"] = rate
-                    bar.set_postfix(loss=f"{values['loss']:.4f}", img_s=f"{rate:.0f}")
-                last_time, last_step = now, done
-                writer.write(done, values)
-            if done == stop or ckpt.should_save(done):
-                ckpt.save(done, par.from_device(state), iterator, config, force=done == stop)
-                if ckpt.reached_preemption(done):
-                    bar.write(f"preempted: saved step {done} in {ckpt.directory}; rerun to resume")
-                    stop = done
-                    break
-            if config.eval.knn_every_steps and done % config.eval.knn_every_steps == 0:
-                host = par.from_device(state)
-                monitor, _ = _evaluate(
-                    features,
-                    host.params,
-                    _model_state(host),
-                    fit_src,
-                    eval_src,
-                    config,
-                    probe=False,
-                )
-                writer.write(done, monitor, prefix="eval")
-                bar.write(f"step {done}: kNN top-1 {monitor['knn_top1']:.4f}")
-            bar.update(1)
-    finally:
-        bar.close()
-        ckpt.wait()
+    skip = config.skip_nonfinite_steps
+    # The guard reads each step's finiteness flag one step late, so the host
+    # never waits for the step it just launched; before a save it waits.
+    pending = None
+    with _StopSignals() as signals, _closed_on_error(ckpt):
+        try:
+            for step in range(start, stop):
+                batch = next(iterator)
+                state, metrics = step_fn(state, par.put_batch(batch))
+                done = step + 1
+                if ids_log is not None:
+                    ids_log.write(
+                        json.dumps({"step": done, "ids": np.asarray(batch["index"]).tolist()})
+                    )
+                    ids_log.write("\n")
+                    ids_log.flush()
+                if pending is not None:
+                    _guard(*pending, par, ckpt, skip)
+                pending = (done, metrics)
+                if done % config.log_every_steps == 0 or done == stop or step == start:
+                    values = jax.device_get(par.from_device(metrics))
+                    now = time.time()
+                    if step == start:  # includes compilation: time it, not a rate
+                        values["first_step_s"] = now - last_time
+                    else:  # dataset images per second; each gives two views
+                        rate = (done - last_step) * config.batch_size / (now - last_time)
+                        values["images_per_s"] = rate
+                        bar.set_postfix(loss=f"{values['loss']:.4f}", img_s=f"{rate:.0f}")
+                    last_time, last_step = now, done
+                    writer.write(done, values)
+                if done == stop or signals.received or ckpt.should_save(done):
+                    _guard(*pending, par, ckpt, skip)  # never save a non-finite state
+                    pending = None
+                    force = done == stop or signals.received is not None
+                    ckpt.save(done, par.from_device(state), iterator, config, force=force)
+                    if signals.received:
+                        ckpt.wait()
+                        bar.write(
+                            f"stopped by {signals.received} after step {done}: checkpoint saved in "
+                            f"{ckpt.directory}; rerun the same command to resume"
+                        )
+                        stop = done
+                        break
+                    if ckpt.reached_preemption(done):
+                        bar.write(
+                            f"preempted: saved step {done} in {ckpt.directory}; rerun to resume"
+                        )
+                        stop = done
+                        break
+                if config.eval.knn_every_steps and done % config.eval.knn_every_steps == 0:
+                    host = par.from_device(state)
+                    monitor, _ = _evaluate(
+                        features,
+                        host.params,
+                        _model_state(host),
+                        fit_src,
+                        eval_src,
+                        config,
+                        probe=False,
+                    )
+                    writer.write(done, monitor, prefix="eval")
+                    bar.write(f"step {done}: kNN top-1 {monitor['knn_top1']:.4f}")
+                bar.update(1)
+            if pending is not None:
+                _guard(*pending, par, ckpt, skip)
+        finally:
+            bar.close()
+            if ids_log is not None:
+                ids_log.close()
+            ckpt.wait()
     results: dict[str, Any] = {"steps": stop, "total_steps": total_steps}
     if labelled is not None:
         results["labelled_examples"] = len(labelled)

@@ -23,6 +23,8 @@ class TrainState:
         ``fold_in(key, t)``, so a resumed run draws the same numbers.
       method_state: what a method carries besides parameters (an EMA target,
         a queue); ``{}`` when it has none.
+      skipped_steps: steps whose update was skipped because the loss or the
+        gradient norm was not finite (``config.skip_nonfinite_steps``).
     """
 
     step: jax.Array
@@ -31,6 +33,7 @@ class TrainState:
     opt_state: optax.OptState
     rng: jax.Array
     method_state: Any
+    skipped_steps: jax.Array
 
     @property
     def key(self) -> jax.Array:
@@ -57,4 +60,5 @@ def create_state(method, tx: optax.GradientTransformation, rng: jax.Array, sampl
         opt_state=tx.init(params),
         rng=jax.random.key_data(jax.random.fold_in(rng, 1)),
         method_state=method_state,
+        skipped_steps=jnp.zeros((), jnp.int32),
     )

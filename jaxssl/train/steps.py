@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import optax
 from jax import lax
 
@@ -12,7 +13,11 @@ from jaxssl.train.state import TrainState
 
 
 def make_train_step(
-    method, tx: optax.GradientTransformation, *, schedule: optax.Schedule | None = None
+    method,
+    tx: optax.GradientTransformation,
+    *,
+    schedule: optax.Schedule | None = None,
+    skip_nonfinite: bool = False,
 ) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
     """A pure ``(state, batch) -> (state, metrics)`` for ``method`` and optimizer ``tx``.
 
@@ -32,6 +37,11 @@ def make_train_step(
       method: an object with ``loss_fn``, ``axis_name`` and optionally ``post_update``.
       tx: the optimizer.
       schedule: if given, its value at the step is reported as ``metrics['lr']``.
+      skip_nonfinite: when the loss or the gradient norm is not finite, keep
+        the old parameters, optimizer and method state (the step counter and
+        ``skipped_steps`` still advance, so the next step draws new random
+        numbers and a new batch). Either way ``metrics['nonfinite']`` is 1 for
+        such a step, for the loop's guard.
 
     Returns:
       The step function, to be wrapped in ``jax.jit`` or ``jax.pmap``.
@@ -60,7 +70,15 @@ def make_train_step(
         )
         if post_update is not None:
             new_state = post_update(new_state)
-        metrics["grad_norm"] = optax.tree.norm(grads)
+        grad_norm = optax.tree.norm(grads)
+        # metrics["loss"] is the same on every device (pmean), so all devices agree
+        finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm)
+        if skip_nonfinite:
+            skipped = state.replace(step=state.step + 1, skipped_steps=state.skipped_steps + 1)
+            new_state = jax.tree.map(lambda a, b: jnp.where(finite, a, b), new_state, skipped)
+        metrics["nonfinite"] = jnp.logical_not(finite).astype(jnp.int32)
+        metrics["skipped_steps"] = new_state.skipped_steps
+        metrics["grad_norm"] = grad_norm
         metrics["param_norm"] = optax.tree.norm(params)
         if schedule is not None:
             metrics["lr"] = schedule(state.step)

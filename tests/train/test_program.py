@@ -109,33 +109,6 @@ def test_report_from_the_run(uninterrupted, tmp_path, capsys):
         report.report(str(tmp_path))
 
 
-def test_resume_is_bitwise_exact(uninterrupted, tmp_path, data_dir):
-    """8 steps, stop; a new process resumes and runs 8 more: same as 16 straight."""
-    full, _ = uninterrupted
-    workdir = tmp_path / "resumed"
-    _train_py(workdir, data_dir, "--config.stop_at_step=8")
-    assert sorted(os.listdir(workdir / "checkpoints")) == ["8"]
-    assert not (workdir / "results.json").exists()
-    proc = _train_py(workdir, data_dir)
-    assert "resumed from step 8" in proc.stdout
-
-    want, got = _metrics(full), _metrics(workdir)
-    assert sorted(got) == list(range(1, 17))
-    for step in range(1, 17):  # same batches, same augmentations: equal to the bit
-        assert got[step]["loss"] == want[step]["loss"], step
-    # the data iterators stand at the same place
-    state = [
-        json.loads((d / "checkpoints" / "16" / "data" / "process_0-of-1.json").read_text())
-        for d in (full, workdir)
-    ]
-    assert state[0] == state[1]
-    like = jax.tree.map(np.asarray, restore_params(str(full)))
-    for a, b in zip(
-        jax.tree.leaves(like), jax.tree.leaves(restore_params(str(workdir), like)), strict=True
-    ):
-        np.testing.assert_array_equal(a, b)
-
-
 def test_unknown_config_key_on_the_command_line(tmp_path, data_dir):
     proc = _train_py(tmp_path / "w", data_dir, "--config.optim.lerning_rate=0.1", check=False)
     assert proc.returncode != 0

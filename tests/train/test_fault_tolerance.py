@@ -1,0 +1,290 @@
+"""Fault tolerance: killed and terminated runs resume exactly, damaged checkpoints, NaN guard."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxssl import methods
+from jaxssl.data import data_source, make_loader
+from jaxssl.train import run
+from jaxssl.train.checkpoint import Checkpointer, CheckpointSaveError, read_state
+from tests.conftest import DEVICE_COUNT_FLAG
+from tests.train.conftest import ROOT
+
+# A run long enough to be killed at chosen points: 120 steps of the tiny
+# model, an (asynchronous) checkpoint every 10, metrics every 5 steps and
+# every step's example ids.
+STEPS = 120
+KILL_RUN = [
+    f"--config.num_steps={STEPS}",
+    "--config.checkpoint.every_steps=10",
+    "--config.checkpoint.async_save=True",
+    "--config.log_example_ids=True",
+    "--config.log_every_steps=5",
+    "--config.eval.final=False",
+]
+
+
+def _start(workdir, data_dir):
+    """train.py in a subprocess on one CPU device.
+
+    Resuming does not depend on the device count (8 devices = 1 is tested in
+    test_steps.py), and on a 2-core machine one device runs these steps
+    several times faster than 8 simulated ones. The subprocesses share the
+    session's compilation cache (tests/conftest.py).
+    """
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        f"--config={ROOT / 'configs' / 'tiny.py'}",
+        f"--workdir={workdir}",
+        f"--config.data_dir={data_dir}",
+        *KILL_RUN,
+    ]
+    flags = os.environ.get("XLA_FLAGS", "").replace(DEVICE_COUNT_FLAG, "")
+    env = dict(os.environ, XLA_FLAGS=flags.strip())
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _logged_steps(workdir) -> int:
+    """How many step lines example_ids.jsonl has (complete lines only)."""
+    try:
+        with open(os.path.join(workdir, "example_ids.jsonl"), "rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def _wait_for_lines(proc, workdir, lines, timeout=240):
+    t0 = time.time()
+    while _logged_steps(workdir) < lines:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"train.py ended (rc {proc.returncode}) early:\n{out}\n{err}")
+        if time.time() - t0 > timeout:
+            proc.kill()
+            raise AssertionError(f"no progress to {lines} logged steps in {timeout} s")
+        time.sleep(0.005)
+
+
+def _rows(path, key="step"):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def _checkpoints(workdir):
+    return sorted(int(d) for d in os.listdir(workdir / "checkpoints") if d.isdigit())
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory, data_dir):
+    """The same run without interruption: its workdir."""
+    workdir = tmp_path_factory.mktemp("straight") / "w"
+    proc = _start(workdir, data_dir)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    return workdir
+
+
+def test_killed_three_times_and_terminated_resumes_exactly(
+    straight_run, tmp_path, data_dir, request
+):
+    """SIGKILL at three random points, then SIGTERM, then a run to the end: bitwise equal."""
+    gen = np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+    workdir = tmp_path / "w"
+    lines = 0
+    for attempt in range(4):
+        proc = _start(workdir, data_dir)
+        # somewhere after at least one checkpoint exists and the process
+        # has made progress of its own: the point is random within the run
+        target = lines + int(gen.integers(12, 25))
+        _wait_for_lines(proc, workdir, target)
+        if attempt < 3:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+            assert proc.returncode == -signal.SIGKILL
+        else:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err[-3000:]
+            assert "stopped by SIGTERM after step" in out + err
+            stopped = int((out + err).split("stopped by SIGTERM after step ")[1].split(":")[0])
+            assert stopped in _checkpoints(workdir)  # the signal's own checkpoint
+        lines = _logged_steps(workdir)
+        assert _checkpoints(workdir), "a checkpoint exists before the next start"
+    proc = _start(workdir, data_dir)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    assert f"resumed from step {stopped}" in out
+
+    # every step's batch: each logged occurrence (a step re-run after a kill
+    # logs it again) has the uninterrupted run's example ids; none is missing
+    want_ids = {r["step"]: r["ids"] for r in _rows(straight_run / "example_ids.jsonl")}
+    got = _rows(workdir / "example_ids.jsonl")
+    assert {r["step"] for r in got} == set(range(1, STEPS + 1)) == set(want_ids)
+    for row in got:
+        assert row["ids"] == want_ids[row["step"]], row["step"]
+    # the metrics of every logged step (the last occurrence of a re-run one)
+    # and the final state, to the bit; the data iterators end at one place
+    want = {r["step"]: r for r in _rows(straight_run / "metrics.jsonl")}
+    have = {r["step"]: r for r in _rows(workdir / "metrics.jsonl")}
+    assert len(want) >= STEPS // 5
+    for step, row in want.items():
+        for key in ("loss", "grad_norm", "param_norm", "top1"):
+            assert have[step][key] == row[key], (step, key)
+    a, b = read_state(str(straight_run)), read_state(str(workdir))
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+    data = [
+        json.loads((d / "checkpoints" / str(STEPS) / "data" / "process_0-of-1.json").read_text())
+        for d in (straight_run, workdir)
+    ]
+    assert data[0] == data[1]
+    # checkpoints are arrays and JSON, never pickle
+    for root, _, files in os.walk(workdir / "checkpoints"):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                head = f.read(2)
+            assert not (head[:1] == b"\x80" and head[1:2] in b"\x02\x03\x04\x05"), name
+
+
+def _tiny(config, **changes):
+    config.eval.final = False
+    for key, value in changes.items():
+        section, _, name = key.rpartition(".")
+        (config[section] if section else config)[name] = value
+    return config
+
+
+def test_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_config, tmp_path, capsys):
+    workdir = tmp_path / "w"
+    run(_tiny(tiny_config), str(workdir))
+    assert _checkpoints(workdir) == [8, 16]
+    # the largest array data file of the state (OCDBT's d/ after the merge)
+    data = workdir / "checkpoints" / "16" / "state" / "d"
+    largest = max((data / f for f in os.listdir(data)), key=os.path.getsize)
+    with open(largest, "r+b") as f:
+        f.truncate(os.path.getsize(largest) // 2)
+    capsys.readouterr()
+
+    # the same run again (the same compiled step): it redoes steps 9 to 16
+    results = run(_tiny(tiny_config), str(workdir))
+    out = capsys.readouterr()
+    assert "warning: checkpoint step 16 could not be read" in out.err
+    assert "resumed from step 8" in out.out
+    assert results["steps"] == 16
+    kept = os.listdir(workdir / "damaged_checkpoints")
+    assert len(kept) == 1 and kept[0].startswith("16-")  # moved aside, never deleted
+    assert os.path.getsize(workdir / "damaged_checkpoints" / kept[0] / "state" / "d" / largest.name)
+    assert _checkpoints(workdir) == [8, 16]
+
+    # a checkpoint of another model: named parameters, nothing moved
+    wider = _tiny(tiny_config)
+    wider.encoder_kwargs.dense_features = 48
+    with pytest.raises(ValueError, match=r"another model .*Dense_0.*\(32,\) in the checkpoint"):
+        run(wider, str(workdir))
+    assert _checkpoints(workdir) == [8, 16]
+
+    # every checkpoint damaged: a clear error, all of them kept
+    for step in (8, 16):
+        data = workdir / "checkpoints" / str(step) / "state" / "d"
+        for name in os.listdir(data):
+            with open(data / name, "r+b") as f:
+                f.truncate(os.path.getsize(data / name) // 2)
+    with pytest.raises(RuntimeError, match=r"no checkpoint in .* could be read"):
+        run(_tiny(tiny_config), str(workdir))
+    assert len(os.listdir(workdir / "damaged_checkpoints")) == 3
+
+
+class _PoisonedAt:
+    """A method whose loss is NaN for any batch that holds example ``index``."""
+
+    def __init__(self, method, index):
+        self.method, self.index = method, index
+        self.axis_name = method.axis_name
+
+    def __getattr__(self, name):
+        return getattr(self.method, name)
+
+    def loss_fn(self, params, state, batch, rng):
+        loss, aux = self.method.loss_fn(params, state, batch, rng)
+        hit = jnp.any(batch["index"] == self.index)
+        return jnp.where(hit, jnp.nan, loss), aux
+
+
+def _batches(config, data_dir, steps):
+    """The example indices of the first ``steps`` batches, from the loader the run uses."""
+    loader = make_loader(
+        data_source("digits", "train", data_dir),
+        batch_size=config.batch_size,
+        seed=config.seed,
+        num_epochs=None,
+    )
+    return [np.asarray(b["index"]) for _, b in zip(range(steps), loader, strict=False)]
+
+
+def test_nonfinite_loss_stops_the_run_or_is_skipped(tiny_config, tmp_path, data_dir, monkeypatch):
+    config = _tiny(tiny_config, num_steps=12, log_every_steps=1)
+    build = methods.build
+    batches = _batches(config, data_dir, 12)
+    # an example first drawn after the checkpoint at step 8
+    index = int(batches[9][0])
+    hits = [step for step, ids in enumerate(batches, 1) if index in ids]
+    assert hits[0] == 10
+    monkeypatch.setattr(methods, "build", lambda *a, **k: _PoisonedAt(build(*a, **k), index))
+
+    workdir = tmp_path / "stop"
+    with pytest.raises(FloatingPointError) as err:
+        run(config, str(workdir))
+    message = str(err.value)
+    assert f"non-finite loss or gradient norm at step {hits[0]};" in message
+    assert "Last good checkpoint: step 8" in message
+    assert _checkpoints(workdir) == [8]  # nothing after the bad step was saved
+
+    workdir = tmp_path / "skip"
+    results = run(_tiny(config, skip_nonfinite_steps=True), str(workdir))
+    assert results["steps"] == 12
+    rows = _rows(workdir / "metrics.jsonl")
+    assert [r["step"] for r in rows if r.get("nonfinite")] == hits
+    assert rows[-1]["skipped_steps"] == len(hits)
+    state = read_state(str(workdir))
+    assert int(state["skipped_steps"]) == len(hits)
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state["params"]))
+
+
+def test_a_failed_save_is_reported_and_keeps_the_previous_checkpoint(
+    tiny_config, tmp_path, monkeypatch
+):
+    real_save = Checkpointer.save
+
+    def save(self, step, *args, **kwargs):
+        if step == 16:
+            real = self.manager.save
+
+            def full(*a, **k):
+                raise OSError(28, "No space left on device")
+
+            self.manager.save = full
+            try:
+                return real_save(self, step, *args, **kwargs)
+            finally:
+                self.manager.save = real
+        return real_save(self, step, *args, **kwargs)
+
+    monkeypatch.setattr(Checkpointer, "save", save)
+    workdir = tmp_path / "w"
+    with pytest.raises(CheckpointSaveError, match=r"No space left.*intact: step 8"):
+        run(_tiny(tiny_config), str(workdir))
+    assert _checkpoints(workdir) == [8]
+    assert int(read_state(str(workdir))["step"]) == 8
