@@ -33,6 +33,16 @@ import pytest  # noqa: E402
 N_DEVICES = 8
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` run first (otherwise in collection order).
+
+    With pytest-xdist both workers then start on the long tests and the many
+    short ones fill in around them, instead of one long test running alone
+    at the end while the other worker idles.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_unconfigure(config):
     if _OWN_CACHE is not None:  # only the process that made the folder removes it
         shutil.rmtree(_OWN_CACHE, ignore_errors=True)

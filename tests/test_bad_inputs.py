@@ -7,6 +7,7 @@ tests/losses/test_bad_input.py; this one spans losses, models, data, configs
 and the command line, and every entry fails before anything is trained.
 """
 
+import contextlib
 import os
 import re
 import sys
@@ -55,9 +56,9 @@ def _a_file(folder: Path) -> Path:
     return folder / "a_file"
 
 
-def _cli(*args: str):
-    """train.py's flag parsing and main with ``args``; the flags are reset afterwards."""
-    argv = ["train.py", *args]
+@contextlib.contextmanager
+def _train_module(argv: list[str]):
+    """The ``train`` module with ``sys.argv = argv``; its flags are reset afterwards."""
     saved, sys.argv = sys.argv, argv  # ml_collections finds --config.KEY overrides in sys.argv
     try:
         with warnings.catch_warnings():
@@ -65,10 +66,17 @@ def _cli(*args: str):
             warnings.filterwarnings("ignore", "the load_module", DeprecationWarning)
             import train
 
-            train.main(train.parse_flags(argv))
+            yield train
     finally:
         sys.argv = saved
         flags.FLAGS.unparse_flags()
+
+
+def _cli(*args: str):
+    """train.py's flag parsing and main with ``args``."""
+    argv = ["train.py", *args]
+    with _train_module(argv) as train:
+        train.main(train.parse_flags(argv))
 
 
 def _init(name: str, x, **kwargs):
@@ -274,6 +282,12 @@ CATALOGUE = [
         "config.batch_size=12 does not divide over 8 devices",
     ),
     (
+        "more devices than there are",
+        lambda env: _run(env, num_devices=9),
+        ValueError,
+        "config.num_devices=9, but there are only 8 devices",
+    ),
+    (
         "negative chunk size",
         lambda env: _run(env, **{"simclr.chunk_size": -1}),
         ValueError,
@@ -355,18 +369,35 @@ CATALOGUE = [
 ]
 
 
+# entries refused after the workdir was made (it must exist to tell a resume
+# from a fresh start); every other one leaves no trace on disk
+MAKES_WORKDIR = {"fine-tuning from a directory that does not exist"}
+
+
 def test_the_catalogue_is_broad():
     assert len(CATALOGUE) >= 30
     assert len({case[0] for case in CATALOGUE}) == len(CATALOGUE)
 
 
-@pytest.mark.parametrize(
-    "call, error, fragment", [c[1:] for c in CATALOGUE], ids=[c[0] for c in CATALOGUE]
-)
-def test_bad_input_is_refused_clearly(call, error, fragment, tmp_path, data_dir):
+@pytest.mark.parametrize("name, call, error, fragment", CATALOGUE, ids=[c[0] for c in CATALOGUE])
+def test_bad_input_is_refused_clearly(name, call, error, fragment, tmp_path, data_dir):
     env = Env(tmp_path, data_dir)
     with pytest.raises(error, match=re.escape(fragment)):
         call(env)
-    # nothing was trained or saved for a refused run
-    saved = tmp_path / "w" / "checkpoints"
-    assert not saved.exists() or not [d for d in os.listdir(saved) if d.isdigit()]
+    # a refused run wrote nothing: no workdir, or one without a checkpoint
+    workdir = tmp_path / "w"
+    if name in MAKES_WORKDIR:
+        assert not [d for d in os.listdir(workdir / "checkpoints") if d.isdigit()]
+    else:
+        assert not workdir.exists()
+
+
+def test_a_flag_error_exits_with_status_1_and_one_line(capsys):
+    """What train.py does with a bad flag: absl's one-line report, no traceback."""
+    argv = ["train.py", f"--config={ROOT / 'configs' / 'tiny.py'}", "--config.optim.lerning_rate=1"]
+    with _train_module(argv) as train, pytest.raises(SystemExit) as exit_:
+        train._parse_flags_or_exit(argv)
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "FATAL Flags parsing error: --config.optim.lerning_rate: the config has no key" in err
+    assert "Traceback" not in err

@@ -10,9 +10,6 @@ is not in scikit-learn; it is a few lines on top of SciPy's
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 
 def cluster_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
@@ -28,6 +25,8 @@ def cluster_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
             f"labels and clusters must be 1-D of the same length, got {labels.shape} "
             f"and {clusters.shape}."
         )
+    from scipy.optimize import linear_sum_assignment  # imported when used: see kmeans_scores
+
     label_ids, label_idx = np.unique(labels, return_inverse=True)
     cluster_ids, cluster_idx = np.unique(clusters, return_inverse=True)
     counts = np.zeros((len(cluster_ids), len(label_ids)), np.int64)
@@ -43,6 +42,11 @@ def kmeans_scores(
 
     Returns ``kmeans_acc`` (Hungarian-matched accuracy), ``kmeans_nmi`` and ``kmeans_ari``.
     """
+    # imported here: scikit-learn takes about a second to import, which every
+    # train.py start would otherwise pay before it trains
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
     features = np.asarray(features, np.float64)
     features = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
     k = num_clusters or len(np.unique(labels))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 
 def top_k_accuracy(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
@@ -38,6 +37,10 @@ def classification_metrics(
     F1 and support per class) and ``confusion`` (rows: true class, columns:
     predicted).
     """
+    # imported here: scikit-learn (and SciPy) take about a second to import,
+    # which every train.py start would pay before it trains
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     labels, scores = np.asarray(labels), np.asarray(scores)
     num_classes = num_classes or scores.shape[1]
     out: dict = {

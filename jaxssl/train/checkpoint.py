@@ -22,6 +22,7 @@ import jax
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
 from orbax.checkpoint import checkpoint_managers as policies
 
 
@@ -131,9 +132,13 @@ class Checkpointer:
         return os.path.join(os.path.dirname(self.directory), "damaged_checkpoints")
 
     def _set_aside(self, step: int) -> str:
-        os.makedirs(self._damaged_root(), exist_ok=True)
+        """Moves checkpoint ``step`` out of the manager's sight; returns where to."""
         target = os.path.join(self._damaged_root(), f"{step}-{time.strftime('%Y%m%d-%H%M%S')}")
-        shutil.move(os.path.join(self.directory, str(step)), target)
+        if jax.process_index() == 0:  # one mover; the others wait for it, then look again
+            os.makedirs(self._damaged_root(), exist_ok=True)
+            shutil.move(os.path.join(self.directory, str(step)), target)
+        if jax.process_count() > 1:
+            multihost_utils.sync_global_devices(f"jaxssl_set_aside_{step}")
         self.manager.reload()
         return target
 

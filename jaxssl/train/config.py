@@ -56,6 +56,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.encoder_kwargs = ml_collections.ConfigDict()
     c.dtype = "float32"  # compute dtype; parameters and the loss stay float32
     c.parallel = "jit"
+    c.num_devices = 0  # 0: every device; N: the first N (one process only), e.g. to debug on one
     # method: the projection head (and predictor) of every two-view method
     c.head = ml_collections.ConfigDict()
     c.head.name = "simclr_v2_head"  # simclr_v1_head | simclr_v2_head (rotation: linear, 4-way)
@@ -224,6 +225,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
         [
             "num_epochs",
             "num_steps",
+            "num_devices",
             "load_size",
             "stop_at_step",
             "worker_count",

@@ -41,7 +41,7 @@ from jaxssl.train import config as config_lib
 from jaxssl.train.checkpoint import Checkpointer, latest_checkpoint, load_pretrained
 from jaxssl.train.logging import MetricWriter, open_log
 from jaxssl.train.optim import make_optimizer, make_schedule
-from jaxssl.train.parallel import Parallel, check_batch_size, make_mesh
+from jaxssl.train.parallel import Parallel, check_batch_size, make_mesh, select_devices
 from jaxssl.train.state import TrainState, create_state
 from jaxssl.train.steps import make_train_step
 
@@ -331,7 +331,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     config_lib.validate(config)
     config = copy.deepcopy(config)  # filled in below (num_classes); the caller's stays as given
     maybe_initialize_distributed()
-    par = Parallel(make_mesh(), config.parallel)
+    par = Parallel(make_mesh(select_devices(config.num_devices)), config.parallel)
     if config.method != "linear_probe":  # it trains nothing: no batch to split
         check_batch_size(config.batch_size, par.num_devices, jax.process_count())
     data_dir = config.data_dir or None

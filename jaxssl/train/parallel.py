@@ -29,6 +29,28 @@ def make_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
     return jax.make_mesh((len(devices),), (AXIS,), axis_types=(AxisType.Auto,), devices=devices)
 
 
+def select_devices(num_devices: int = 0) -> list[jax.Device]:
+    """Every device (``num_devices=0``), or the first ``num_devices`` of a one-process run.
+
+    Raises:
+      ValueError: more devices than there are, or a subset asked of a
+        multi-process run (each process must bring all of its devices).
+    """
+    devices = jax.devices()
+    if not num_devices:
+        return devices
+    if jax.process_count() > 1:
+        raise ValueError(
+            f"config.num_devices={num_devices} selects devices of a one-process run; with "
+            f"{jax.process_count()} processes every device is used: set it to 0."
+        )
+    if num_devices > len(devices):
+        raise ValueError(
+            f"config.num_devices={num_devices}, but there are only {len(devices)} devices."
+        )
+    return devices[:num_devices]
+
+
 def check_batch_size(batch_size: int, num_devices: int, num_processes: int = 1) -> None:
     """The global batch must split evenly over processes and devices, else ``ValueError``."""
     for count, what in ((num_devices, "devices"), (num_processes, "processes")):

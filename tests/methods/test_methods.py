@@ -147,6 +147,7 @@ def _train(name, par, batches, axis_name=None, initial=None):
     return method, states, history
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NEW_METHODS)
 def test_method_trains_and_eight_devices_equal_one(name, digit_batches):
     method, states, history = _train(name, Parallel(make_mesh(jax.devices()[:1])), digit_batches)

@@ -86,6 +86,7 @@ def one_device():
 F32_RTOL = 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["jit", "pmap"])
 def test_eight_devices_equal_one(one_device, mode):
     batches, want, want_losses = one_device
@@ -105,6 +106,7 @@ def test_eight_devices_equal_one(one_device, mode):
     assert jax.tree.leaves(got.batch_stats), "the tiny model must have BatchNorm"
 
 
+@pytest.mark.slow
 def test_eight_devices_equal_one_float64():
     batches = _batches(np.random.default_rng(1), 3)
     with jax.enable_x64(True):
@@ -123,6 +125,7 @@ def test_eight_devices_equal_one_float64():
         _assert_close(results[name].batch_stats, want.batch_stats, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_pmap_without_axis_name_differs(one_device):
     """Per-device BN statistics and negatives are not the global batch's: not equal."""
     batches, want, _ = one_device
