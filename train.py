@@ -53,8 +53,10 @@ def parse_flags(argv: list[str]) -> list[str]:
             for a in argv[1:]
             if a.startswith("--config.") and key in a.split("=")[0].split(".")
         ]
+        if not named:  # not an override's: an error of the config file itself
+            raise
         raise flags.IllegalFlagValueError(
-            f"{' '.join(named) or 'an override'}: the config has no key {key!r}; every key is "
+            f"{' '.join(named)}: the config has no key {key!r}; every key is "
             "listed in jaxssl/train/config.py."
         ) from error
     try:
