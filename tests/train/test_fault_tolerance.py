@@ -177,8 +177,12 @@ def _tiny(config, **changes):
 @pytest.mark.slow
 def test_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_config, tmp_path, capsys):
     workdir = tmp_path / "w"
-    run(_tiny(tiny_config), str(workdir))
-    assert _checkpoints(workdir) == [8, 16]
+    # stop_at_step: a checkpoint and no final results; the same command goes on
+    results = run(_tiny(tiny_config, stop_at_step=8), str(workdir))
+    assert results["steps"] == 8 and _checkpoints(workdir) == [8]
+    assert not (workdir / "results.json").exists()
+    run(_tiny(tiny_config, stop_at_step=0), str(workdir))
+    assert _checkpoints(workdir) == [8, 16] and (workdir / "results.json").exists()
     # the largest array data file of the state (OCDBT's d/ after the merge)
     data = workdir / "checkpoints" / "16" / "state" / "d"
     largest = max((data / f for f in os.listdir(data)), key=os.path.getsize)
