@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import jax
@@ -12,6 +13,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def load_config(name: str, arg: str | None = None):
     """``get_config`` of ``configs/NAME.py``, loaded from its file like train.py does."""
     return load_config_file(str(ROOT / "configs" / f"{name}.py"), arg)
+
+
+def tiny_command(workdir, data_dir, *overrides) -> list[str]:
+    """The command line of a tiny ``train.py`` run in ``workdir`` with ``overrides``."""
+    return [
+        sys.executable,
+        str(ROOT / "train.py"),
+        f"--config={ROOT / 'configs' / 'tiny.py'}",
+        f"--workdir={workdir}",
+        f"--config.data_dir={data_dir}",
+        *overrides,
+    ]
 
 
 @pytest.fixture

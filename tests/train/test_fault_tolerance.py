@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import zlib
 
@@ -18,7 +17,7 @@ from jaxssl.data import data_source, make_loader
 from jaxssl.train import run
 from jaxssl.train.checkpoint import Checkpointer, CheckpointSaveError, read_state
 from tests.conftest import DEVICE_COUNT_FLAG
-from tests.train.conftest import ROOT
+from tests.train.conftest import ROOT, tiny_command
 
 # A run long enough to be killed at chosen points: 120 steps of the tiny
 # model, an (asynchronous) checkpoint every 10, metrics every 5 steps and
@@ -42,14 +41,7 @@ def _start(workdir, data_dir):
     several times faster than 8 simulated ones. The subprocesses share the
     session's compilation cache (tests/conftest.py).
     """
-    cmd = [
-        sys.executable,
-        str(ROOT / "train.py"),
-        f"--config={ROOT / 'configs' / 'tiny.py'}",
-        f"--workdir={workdir}",
-        f"--config.data_dir={data_dir}",
-        *KILL_RUN,
-    ]
+    cmd = tiny_command(workdir, data_dir, *KILL_RUN)
     flags = os.environ.get("XLA_FLAGS", "").replace(DEVICE_COUNT_FLAG, "")
     env = dict(os.environ, XLA_FLAGS=flags.strip())
     return subprocess.Popen(

@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import jax
 import numpy as np
@@ -22,18 +21,11 @@ from jaxssl.train import (
     restore_params,
     run,
 )
-from tests.train.conftest import ROOT
+from tests.train.conftest import ROOT, tiny_command
 
 
 def _train_py(workdir, data_dir, *overrides, check=True):
-    cmd = [
-        sys.executable,
-        str(ROOT / "train.py"),
-        f"--config={ROOT / 'configs' / 'tiny.py'}",
-        f"--workdir={workdir}",
-        f"--config.data_dir={data_dir}",
-        *overrides,
-    ]
+    cmd = tiny_command(workdir, data_dir, *overrides)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}")
