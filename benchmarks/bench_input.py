@@ -13,11 +13,11 @@ table and writes JSON (``--out``).
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
+import dataclasses
 import time
 from pathlib import Path
 
+import _common
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,20 +36,18 @@ def loader_rate(source, workers: int, batch: int, epochs: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def augment_rate(side: int, batch: int, repeats: int) -> float:
+def augment_rate(side: int, batch: int, repeats: int, preset=None) -> float:
     """Augmented images per second (two views of ``batch`` images = 2 * batch)."""
-    preset = data.augment.simclr(side)
+    preset = data.augment.simclr(side) if preset is None else preset
     fn = jax.jit(lambda x, k: data.augment.two_views(x, k, preset))
     images = jnp.asarray(
         np.random.default_rng(0).integers(0, 256, (batch, side, side, 3)), jnp.uint8
     )
-    jax.block_until_ready(fn(images, jax.random.key(0)))
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(images, jax.random.key(i + 1)))
-        times.append(time.perf_counter() - start)
-    return 2 * batch / statistics.median(times)
+    keys = iter(range(1_000_000))
+    t = _common.timed(
+        lambda: fn(images, jax.random.key(next(keys))), jax.block_until_ready, 1, repeats
+    )
+    return 2 * batch / t["median"]
 
 
 def main(argv=None) -> None:
@@ -62,9 +60,18 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--aug-batch", type=int, nargs=2, default=[256, 32], metavar=("B32", "B224")
     )
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_input.json"))
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument(
+        "--stages", action="store_true", help="also time the augmentation stage by stage"
+    )
+    parser.add_argument("--stages-size", type=int, default=224)
+    parser.add_argument(
+        "--quick", action="store_true", help="0 workers, 1 epoch, small batches: a smoke pass"
+    )
+    parser.add_argument("--out", type=Path, default=_common.RESULTS / "bench_input.json")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.workers, args.epochs, args.aug_batch, args.repeats = [0], 1, [16, 2], 2
 
     device = f"{jax.devices()[0].device_kind} ({jax.devices()[0].platform}), jax {jax.__version__}"
     source = data.data_source("digits", "train", args.data_dir)
@@ -83,12 +90,29 @@ def main(argv=None) -> None:
                 "unit": "images/s",
             }
         )
+    if args.stages:
+        # where the augmentation's time goes: the SimCLR preset built up one stage at a time
+        full = data.augment.simclr(args.stages_size)
+        stages = {
+            "crop + flip": dataclasses.replace(
+                full, jitter_prob=0.0, grayscale_prob=0.0, blur_prob=0.0
+            ),
+            "+ colour jitter, greyscale": dataclasses.replace(full, blur_prob=0.0),
+            "+ blur (the full preset)": full,
+        }
+        batch = args.aug_batch[1] if args.stages_size > 32 else args.aug_batch[0]
+        for name, preset in stages.items():
+            rate = augment_rate(args.stages_size, batch, args.repeats, preset)
+            what = f"SimCLR two_views {args.stages_size}x{args.stages_size}, batch {batch}: {name}"
+            rows.append({"what": what, "rate": rate, "unit": "images/s"})
     print(f"Input pipeline, {device}\n")
     print("| what | rate | unit |\n|---|---:|---|")
     for r in rows:
         print(f"| {r['what']} | {r['rate']:,.0f} | {r['unit']} |")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"device": device, "rows": rows}, indent=2) + "\n")
+    _common.write_json(
+        args.out,
+        {"benchmark": "input", "device": device, "rows": rows, "versions": _common.versions()},
+    )
 
 
 if __name__ == "__main__":

@@ -29,11 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import _common
 
 IMPLS = ("jaxssl_dense", "jaxssl_chunked", "optax")
 
@@ -74,19 +74,24 @@ def run_case(impl: str, n: int, dim: int, chunk_size: int | None, args) -> dict:
     rng = np.random.default_rng(0)
     z1 = jax.device_put(rng.standard_normal((n, dim), np.float32))
     z2 = jax.device_put(rng.standard_normal((n, dim), np.float32))
-    for _ in range(args.warmup):
-        jax.block_until_ready(compiled(z1, z2))
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(z1, z2))
-        times.append(time.perf_counter() - start)
-    row["time_ms"] = 1e3 * statistics.median(times)
+    t = _common.timed(lambda: compiled(z1, z2), jax.block_until_ready, args.warmup, args.repeats)
+    row["time_ms"] = 1e3 * t["median"]
+    row["time_ms_min"], row["time_ms_max"] = 1e3 * t["min"], 1e3 * t["max"]
     stats = device.memory_stats() if device.platform != "cpu" else None
     if stats and "peak_bytes_in_use" in stats:
         row["peak_mib"] = stats["peak_bytes_in_use"] / 2**20
+    row["device"] = _device_name()
     row["status"] = "ok"
     return row
+
+
+def _device_name() -> str:
+    import jax
+
+    device = f"{jax.devices()[0].device_kind} ({jax.devices()[0].platform}), jax {jax.__version__}"
+    if jax.devices()[0].platform == "cpu":
+        device += f", {platform.processor() or platform.machine()}"
+    return device
 
 
 def _subprocess_case(impl, n, chunk_size, args) -> dict:
@@ -157,27 +162,29 @@ def main(argv=None) -> None:
     parser.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS))
     parser.add_argument("--temperature", type=float, default=0.1)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument(
+        "--quick", action="store_true", help="N=256, K=128, 2 repeats: a smoke pass"
+    )
     parser.add_argument(
         "--max-temp-gib",
         type=float,
         default=10.0,
         help="compile but do not run cases whose temporary memory exceeds this",
     )
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_losses.json"))
+    parser.add_argument("--out", type=Path, default=_common.RESULTS / "bench_losses.json")
     parser.add_argument("--one", nargs=3, metavar=("IMPL", "N", "K"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.chunks, args.warmup, args.repeats = [256], [128], 1, 2
 
     if args.one:
         impl, n, k = args.one[0], int(args.one[1]), int(args.one[2]) or None
         print(json.dumps(run_case(impl, n, args.dim, k, args)))
         return
 
-    import jax
-
-    device = f"{jax.devices()[0].device_kind} ({jax.devices()[0].platform}), jax {jax.__version__}"
-    if jax.devices()[0].platform == "cpu":
-        device += f", {platform.processor() or platform.machine()}"
+    # jax is imported in the cases' processes only: on a GPU this process would
+    # otherwise preallocate most of the device's memory and starve them.
     cases = []
     for n in args.sizes:
         for impl in args.impls:
@@ -187,11 +194,13 @@ def main(argv=None) -> None:
     for impl, n, k in cases:
         print(f"running {impl} N={n} K={k or '-'} ...", file=sys.stderr, flush=True)
         rows.append(_subprocess_case(impl, n, k, args))
+    device = next((r["device"] for r in rows if "device" in r), "unknown device")
     table = markdown(rows, device)
     print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"device": device, "rows": rows}, indent=2) + "\n")
-    print(f"\nwrote {args.out}", file=sys.stderr)
+    _common.write_json(
+        args.out,
+        {"benchmark": "losses", "device": device, "rows": rows, "versions": _common.versions()},
+    )
 
 
 if __name__ == "__main__":
