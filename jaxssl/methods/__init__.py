@@ -25,6 +25,8 @@ from jaxssl.data import augment as aug_lib
 from jaxssl.methods.base import EncoderWithHead, TwoViewMethod
 from jaxssl.methods.byol import BYOL
 from jaxssl.methods.classifier import Classifier
+from jaxssl.methods.gan import GAN
+from jaxssl.methods.generative import VAE, Autoencoder
 from jaxssl.methods.moco import MoCo
 from jaxssl.methods.redundancy import BarlowTwins, VICReg
 from jaxssl.methods.rotation import NUM_ROTATIONS, Rotation
@@ -143,6 +145,29 @@ def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None, 
             image_key=config.image_key,
             **_pretraining_options(config, num_steps),
         )
+    if config.method == "autoencoder":
+        net = models.get_model(
+            "autoencoder", features=tuple(config.generative.features), dtype=dtype
+        )
+        return Autoencoder(net, axis_name=axis_name, image_key=config.image_key)
+    if config.method == "vae":
+        return VAE(
+            latent_dim=config.generative.latent_dim,
+            widths=tuple(config.generative.features),
+            beta=config.generative.beta,
+            dtype=dtype,
+            axis_name=axis_name,
+            image_key=config.image_key,
+        )
+    if config.method == "gan":
+        return GAN(
+            latent_dim=config.gan.latent_dim,
+            base_features=config.gan.base_features,
+            loss=config.gan.loss,
+            dtype=dtype,
+            axis_name=axis_name,
+            image_key=config.image_key,
+        )
     if config.method in ("classifier", "linear_probe"):
         if config.num_classes < 1:
             raise ValueError(
@@ -162,7 +187,8 @@ def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None, 
             label_key=config.label_key,
         )
     raise ValueError(
-        f"config.method must be one of {[*PRETRAINING, 'classifier', 'linear_probe']}, "
+        f"config.method must be one of "
+        f"{[*PRETRAINING, 'autoencoder', 'vae', 'gan', 'classifier', 'linear_probe']}, "
         f"got {config.method!r}."
     )
 
@@ -170,7 +196,10 @@ def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None, 
 __all__ = [
     "AUGMENTS",
     "BYOL",
+    "GAN",
     "PRETRAINING",
+    "VAE",
+    "Autoencoder",
     "BarlowTwins",
     "Classifier",
     "EncoderWithHead",

@@ -11,7 +11,7 @@ image, for ``losses.gan_discriminator_loss`` / ``gan_generator_loss``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import flax.linen as nn
@@ -41,6 +41,7 @@ class DCGANGenerator(nn.Module):
       image_shape: ``(H, W, C)``.
       base_features: width next to the image; doubles per stage towards 4x4.
       bn_momentum: running-average decay of the BatchNorm statistics.
+      axis_name: pmap/shard_map axis for cross-replica BatchNorm statistics.
       dtype: computation dtype.
       param_dtype: parameter dtype.
     """
@@ -48,6 +49,7 @@ class DCGANGenerator(nn.Module):
     image_shape: Sequence[int]
     base_features: int = 64
     bn_momentum: float = 0.9
+    axis_name: Hashable | None = None
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
@@ -77,6 +79,7 @@ class DCGANDiscriminator(nn.Module):
       image_shape: ``(H, W, C)``.
       base_features: width of the first stage; doubles per stage.
       bn_momentum: running-average decay of the BatchNorm statistics.
+      axis_name: pmap/shard_map axis for cross-replica BatchNorm statistics.
       dtype: computation dtype.
       param_dtype: parameter dtype.
     """
@@ -84,12 +87,13 @@ class DCGANDiscriminator(nn.Module):
     image_shape: Sequence[int]
     base_features: int = 64
     bn_momentum: float = 0.9
+    axis_name: Hashable | None = None
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, x, train: bool):
-        """Images -> one logit each."""
+    def __call__(self, x, train: bool, return_features: bool = False):
+        """Images -> one logit each; with ``return_features`` also the flattened last map."""
         n = _stages(self.image_shape)
         check_image_shape(x, self.image_shape)
         kw = {"dtype": self.dtype, "param_dtype": self.param_dtype}
@@ -99,4 +103,6 @@ class DCGANDiscriminator(nn.Module):
             if stage > 0:
                 x = batch_norm(self, train)(x)
             x = nn.leaky_relu(x, 0.2)
-        return nn.Dense(1, **kw)(x.reshape(x.shape[0], -1))[:, 0]
+        features = x.reshape(x.shape[0], -1)
+        logits = nn.Dense(1, **kw)(features)[:, 0]
+        return (logits, features) if return_features else logits

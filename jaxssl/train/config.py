@@ -19,8 +19,10 @@ PARALLEL = ("jit", "pmap")
 # scratch) with labels; linear_probe trains nothing: it evaluates an encoder
 # (init_from) with probes.
 PRETRAINING = ("simclr", "moco", "byol", "simsiam", "barlow_twins", "vicreg", "rotation", "triplet")
+GENERATIVE = ("autoencoder", "vae", "gan")  # image models that reconstruct or generate
+GAN_LOSSES = ("non_saturating", "hinge", "least_squares")
 SUPERVISED = ("classifier", "linear_probe")
-METHODS = PRETRAINING + SUPERVISED
+METHODS = PRETRAINING + GENERATIVE + SUPERVISED
 EMA_SCHEDULES = ("constant", "cosine")
 TRIPLET_MINING = ("hard", "semi-hard", "all")
 OPTIMIZERS = ("lars", "sgd", "adamw")
@@ -84,6 +86,17 @@ def default_config() -> ml_collections.ConfigDict:
     c.triplet.margin = 0.2
     c.triplet.mining = "hard"  # hard | semi-hard (O(N^3) memory) | all
     c.triplet.squared = True  # squared Euclidean distances of unit embeddings
+    # autoencoder and vae: the convolutional nets of jaxssl.models.autoencoder
+    c.generative = ml_collections.ConfigDict()
+    c.generative.features = (32, 64)  # encoder widths, each halving the resolution
+    c.generative.latent_dim = 16  # vae: size of z
+    c.generative.beta = 1.0  # vae: KL weight (1: the ELBO)
+    c.generative.pictures = 64  # images in the PNG grids (0: none)
+    c.generative.pictures_every_steps = 0  # > 0: also WORKDIR/pictures/<name>_<step>.png
+    c.gan = ml_collections.ConfigDict()
+    c.gan.latent_dim = 64  # the generator's noise
+    c.gan.base_features = 64  # DCGAN width next to the image
+    c.gan.loss = "non_saturating"  # non_saturating | hinge | least_squares
     # fine-tuning (method = classifier)
     c.finetune = ml_collections.ConfigDict()
     c.finetune.label_fraction = 1.0  # < 1: class-balanced labelled subset (0.01, 0.1)
@@ -212,9 +225,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
     _choice(config.moco.momentum_schedule, EMA_SCHEDULES, "moco.momentum_schedule")
     _choice(config.byol.momentum_schedule, EMA_SCHEDULES, "byol.momentum_schedule")
     _choice(config.triplet.mining, TRIPLET_MINING, "triplet.mining")
+    _choice(config.gan.loss, GAN_LOSSES, "gan.loss")
+    _positive(config, ["gan.latent_dim", "gan.base_features"])
     _positive(config, ["batch_size", "image_size", "simclr.temperature", "optim.base_lr"])
     _positive(config, ["head.hidden_dim", "head.output_dim", "head.predictor_hidden"])
-    _positive(config, ["moco.temperature", "moco.queue_size"])
+    _positive(config, ["moco.temperature", "moco.queue_size", "generative.latent_dim"])
+    if not config.generative.features or min(config.generative.features) < 1:
+        raise ValueError(
+            "config.generative.features must be one or more widths >= 1, got "
+            f"{tuple(config.generative.features)!r}."
+        )
     _fraction(config, "moco.momentum", "[0, 1]")
     _fraction(config, "byol.momentum", "[0, 1]")
     _positive(config, ["eval.batch_size", "eval.knn_k", "log_every_steps"])
@@ -245,6 +265,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
             "vicreg.var",
             "vicreg.cov",
             "triplet.margin",
+            "generative.beta",
+            "generative.pictures",
+            "generative.pictures_every_steps",
         ],
         allow_zero=True,
     )

@@ -35,6 +35,7 @@ from jaxssl.data.subsets import Subset, label_fraction, labels_of
 from jaxssl.eval.cluster import kmeans_scores
 from jaxssl.eval.knn import knn_accuracy
 from jaxssl.eval.metrics import classification_metrics
+from jaxssl.eval.pictures import save_grid
 from jaxssl.eval.probe import linear_probe
 from jaxssl.eval.pseudo import pseudo_label_sweep
 from jaxssl.train import config as config_lib
@@ -378,6 +379,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         method = methods.build(config, par.axis_name, num_steps=total_steps)
         schedule = make_schedule(config.optim, config.batch_size, total_steps, steps_per_epoch)
         tx = make_optimizer(config.optim, schedule)
+        if hasattr(method, "optimizer"):  # several networks: one optimizer each (the GAN)
+            tx = method.optimizer(tx)
         loader = make_loader(
             fit_src,
             batch_size=config.batch_size // jax.process_count(),
@@ -432,6 +435,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         )
         writer = MetricWriter(workdir)
         features = Features(method.features, par, config, transform)
+        picture_images = None
+        if main and hasattr(method, "pictures") and config.generative.pictures_every_steps:
+            picture_images = _picture_images(eval_src or train_src, transform, config)
 
     start = int(jax.device_get(par.from_device(state).step))
     bar = tqdm(total=stop, initial=start, disable=not main, desc="train", unit="step")
@@ -485,6 +491,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                         )
                         stop = done
                         break
+                every = config.generative.pictures_every_steps
+                if every and done % every == 0 and picture_images is not None:
+                    _save_pictures(
+                        method, par.from_device(state), picture_images, config, workdir, done
+                    )
                 if config.eval.knn_every_steps and done % config.eval.knn_every_steps == 0:
                     host = par.from_device(state)
                     monitor, _ = _evaluate(
@@ -520,6 +531,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             scores, embeddings = _final_eval(
                 method, par, host, create, features, fit_src, eval_src, config
             )
+        if hasattr(method, "pictures"):
+            scores.update(_generative_eval(method, par, host, eval_src, transform, config, workdir))
         results.update(scores)
         writer.write(stop, _scalars(scores), prefix="final")
     writer.close()
@@ -572,6 +585,50 @@ def _final_eval(method, par, host, create, features, bank_src, eval_src, config)
         embeddings = embeddings or query
         out.update({prefix + k: v for k, v in scores.items()})
     return out, embeddings
+
+
+def _generative_eval(method, par, host, eval_src, transform, config, workdir) -> dict:
+    """Held-out means of the method's ``eval_terms``; its ``pictures`` as PNG grids.
+
+    Returns ``{'eval_<term>': mean over the eval split, 'pictures': {name: path}}``.
+    """
+    out: dict[str, Any] = {}
+    if hasattr(method, "eval_terms"):
+        terms = Features(method.eval_terms, par, config, transform)
+        values, _ = terms(host.params, _model_state(host), eval_src)
+        for i, name in enumerate(method.EVAL_TERMS):
+            out[f"eval_{name}"] = float(np.mean(values[:, i]))
+    images = _picture_images(eval_src, transform, config)
+    if images is not None and jax.process_index() == 0:
+        out["pictures"] = _save_pictures(method, host, images, config, workdir)
+    return out
+
+
+def _picture_images(source, transform, config) -> np.ndarray | None:
+    """The first ``config.generative.pictures`` images of ``source`` (None for none)."""
+    n = min(config.generative.pictures, len(source))
+    if not n:
+        return None
+    records = [source[i] for i in range(n)]
+    if transform is not None:
+        records = [transform(dict(r)) for r in records]
+    return np.stack([np.asarray(r[config.image_key]) for r in records])
+
+
+def _save_pictures(method, host, images, config, workdir, step: int | None = None) -> dict:
+    """``method.pictures`` as PNG grids: ``WORKDIR/<name>.png``, or ``pictures/<name>_<step>.png``.
+
+    The noise is the same at every call (the run's seed), so grids from
+    different steps show the same latent points.
+    """
+    grids = jax.jit(method.pictures)(
+        host.params, _model_state(host), images, jax.random.key(config.seed)
+    )
+    if step is None:
+        paths = {name: os.path.join(workdir, f"{name}.png") for name in grids}
+    else:
+        paths = {name: os.path.join(workdir, "pictures", f"{name}_{step}.png") for name in grids}
+    return {name: save_grid(paths[name], np.asarray(grid), scale=4) for name, grid in grids.items()}
 
 
 def _classifier_eval(method, par, host, features, train_src, fit_src, eval_src, labelled, config):
@@ -676,6 +733,11 @@ def summary_line(results: dict, config: ml_collections.ConfigDict) -> str:
     else:
         name = "encoder" if config.method == "linear_probe" else f"{config.method} encoder"
         line = f"{name} on {where}: {scores('')}"
+        held_out = [k for k in results if k.startswith("eval_")]
+        if held_out:
+            line += " | held-out " + ", ".join(f"{k[5:]} {results[k]:.4f}" for k in held_out)
+        if "pictures" in results:
+            line += " | pictures: " + ", ".join(results["pictures"].values())
         if "random_init_knn_top1" in results:
             line += f" | random-init encoder: {scores('random_init_')}"
             line += f" | raw pixels: {scores('pixels_')}"

@@ -48,9 +48,12 @@ def make_train_step(
     """
     axis_name = getattr(method, "axis_name", None)
     post_update = getattr(method, "post_update", None)
+    # A method with several networks and optimizers (the GAN) brings its own
+    # update: (state, batch, rng, tx) -> (state, grads, metrics), averaged
+    # over devices by itself; the rest of the step is shared.
+    own_update = getattr(method, "update", None)
 
-    def step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
-        rng = jax.random.fold_in(state.key, state.step)
+    def gradient_step(state: TrainState, batch: dict, rng: jax.Array):
         aux = {"batch_stats": state.batch_stats, "method": state.method_state}
         grad_fn = jax.value_and_grad(method.loss_fn, has_aux=True)
         (loss, (new_aux, metrics)), grads = grad_fn(state.params, aux, batch, rng)
@@ -60,14 +63,22 @@ def make_train_step(
             grads = lax.pmean(grads, axis_name)
             metrics = lax.pmean(metrics, axis_name)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
         new_state = state.replace(
-            step=state.step + 1,
-            params=params,
+            params=optax.apply_updates(state.params, updates),
             batch_stats=new_aux["batch_stats"],
             opt_state=opt_state,
             method_state=new_aux["method"],
         )
+        return new_state, grads, metrics
+
+    def step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+        rng = jax.random.fold_in(state.key, state.step)
+        if own_update is not None:
+            new_state, grads, metrics = own_update(state, batch, rng, tx)
+        else:
+            new_state, grads, metrics = gradient_step(state, batch, rng)
+        new_state = new_state.replace(step=state.step + 1)
+        params = new_state.params
         if post_update is not None:
             new_state = post_update(new_state)
         grad_norm = optax.tree.norm(grads)
