@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from absl import app, flags
 
-from jaxssl import data, losses, models
+from jaxssl import data, generate, losses, models
 from jaxssl.data import augment
 from jaxssl.train import run
 from tests.train.conftest import ROOT, load_config
@@ -334,6 +334,36 @@ CATALOGUE = [
         lambda env: _run(env, "finetune_digits", init_from=str(env.tmp_path / "nope")),
         FileNotFoundError,
         "no such directory",
+    ),
+    (
+        "gan with an unknown loss",
+        lambda env: _run(env, "gan_digits", **{"gan.loss": "wasserstein"}),
+        ValueError,
+        "config.gan.loss must be one of",
+    ),
+    (
+        "causal_lm with a bidirectional encoder",
+        lambda env: _run(env, "gpt_pydoc", encoder="bert"),
+        ValueError,
+        "config.encoder must be one of ('gpt', 'lstm_lm') for method 'causal_lm', got 'bert'",
+    ),
+    (
+        "masked_lm masking nothing",
+        lambda env: _run(env, "mlm_pydoc", **{"text.mask_prob": 0.0}),
+        ValueError,
+        "config.text.mask_prob must be in (0, 1], got 0.0",
+    ),
+    (
+        "vae without encoder widths",
+        lambda env: _run(env, "vae_digits", **{"generative.features": ()}),
+        ValueError,
+        "config.generative.features must be one or more widths >= 1",
+    ),
+    (
+        "generation from a run that is not a causal LM",
+        lambda env: generate.load_model(str(env.tmp_path)),
+        FileNotFoundError,
+        "config.json not found: --workdir must be a train.py run's workdir",
     ),
     # the command line
     (

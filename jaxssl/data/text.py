@@ -113,3 +113,50 @@ def next_token_batch(tokens: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array
         raise ValueError(f"tokens must have shape [B, T] with T >= 2, got shape {tokens.shape}.")
     targets = tokens[:, 1:]
     return tokens[:, :-1], targets, targets != PAD
+
+
+class TokenRows:
+    """Packed token rows as a random-access source: record ``i`` is ``{key: rows[i]}``.
+
+    What :func:`jaxssl.data.make_loader` reads for language pretraining.
+    """
+
+    def __init__(self, rows: np.ndarray, key: str = "tokens"):
+        rows = np.asarray(rows)
+        if rows.ndim != 2 or not np.issubdtype(rows.dtype, np.integer):
+            raise ValueError(
+                f"rows must be an integer array [N, T], got {rows.dtype} {rows.shape}."
+            )
+        self.rows, self.key = rows, key
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return {self.key: self.rows[i]}
+
+
+def packed_rows(source, seq_len: int, text_key: str = "text") -> np.ndarray:
+    """Every document of ``source`` (records with a text field) packed into ``[N, seq_len]``."""
+    docs = []
+    for i in range(len(source)):
+        value = source[i][text_key]
+        docs.append(value.decode("utf-8") if isinstance(value, bytes) else str(value))
+    return pack(docs, seq_len)
+
+
+def unigram_bits_per_byte(train_rows: np.ndarray, eval_rows: np.ndarray) -> float:
+    """Bits per byte of ``eval_rows``' bytes under the byte frequencies of ``train_rows``.
+
+    The baseline a language model must beat: a model that ignores context and
+    predicts each byte with its training frequency (add-one smoothed over the
+    256 byte values, so an unseen byte costs a finite amount).
+    """
+    train = np.asarray(train_rows).ravel()
+    held = np.asarray(eval_rows).ravel()
+    train, held = train[train >= N_SPECIAL] - N_SPECIAL, held[held >= N_SPECIAL] - N_SPECIAL
+    if held.size == 0:
+        raise ValueError("eval_rows holds no byte tokens.")
+    counts = np.bincount(train, minlength=256).astype(np.float64) + 1.0
+    log2p = np.log2(counts / counts.sum())
+    return float(-log2p[held].mean())

@@ -3,7 +3,9 @@
 Two-view methods (:mod:`~jaxssl.methods.base`): SimCLR, MoCo v2, BYOL,
 SimSiam, Barlow Twins, VICReg and triplet pretraining; rotation prediction
 (RotNet); and the supervised :class:`Classifier` (fine-tuning, linear
-evaluation, the supervised baseline).
+evaluation, the supervised baseline). Generative (:mod:`~jaxssl.methods.generative`,
+:mod:`~jaxssl.methods.gan`): the autoencoder, the VAE and DCGAN. Language
+(:mod:`~jaxssl.methods.language`): masked LM and next-token LM.
 
 The contract (see DESIGN.md): ``init(rng, sample) -> variables``;
 ``loss_fn(params, state, batch, rng) -> (loss, (new_state, metrics))``, pure,
@@ -11,6 +13,13 @@ where ``state`` is ``{'batch_stats': ..., 'method': ...}``; optional
 ``post_update(train_state) -> train_state``; ``features(params, state, images)``
 gives the encoder's representation for evaluation; ``axis_name`` is the pmap
 axis (None under jit). :func:`build` makes one from a run's config.
+
+Optional hooks beyond it: ``update(train_state, batch, rng, tx) -> (train_state,
+grads, metrics)`` replaces the single gradient step for a method with several
+networks (the GAN: one D step, then one G step), with ``optimizer(tx)`` giving
+the per-network optimizer it needs; ``eval_terms`` / ``EVAL_TERMS`` /
+``summarize`` give held-out numbers; ``pictures`` gives image grids; a method
+without ``features`` (the language models) gets no kNN / probe evaluation.
 """
 
 from __future__ import annotations
@@ -22,17 +31,20 @@ import ml_collections
 
 from jaxssl import models
 from jaxssl.data import augment as aug_lib
+from jaxssl.data import text
 from jaxssl.methods.base import EncoderWithHead, TwoViewMethod
 from jaxssl.methods.byol import BYOL
 from jaxssl.methods.classifier import Classifier
 from jaxssl.methods.gan import GAN
 from jaxssl.methods.generative import VAE, Autoencoder
+from jaxssl.methods.language import CausalLM, MaskedLM
 from jaxssl.methods.moco import MoCo
 from jaxssl.methods.redundancy import BarlowTwins, VICReg
 from jaxssl.methods.rotation import NUM_ROTATIONS, Rotation
 from jaxssl.methods.simclr import SimCLR
 from jaxssl.methods.simsiam import SimSiam
 from jaxssl.methods.triplet import Triplet
+from jaxssl.train import config as config_lib
 
 AUGMENTS = {
     "digits": lambda c: aug_lib.digits(c.image_size),
@@ -115,6 +127,39 @@ def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None, 
     and ``features``.
     """
     dtype = jnp.bfloat16 if config.dtype == "bfloat16" else jnp.float32
+    if config.method == "autoencoder":
+        net = models.get_model(
+            "autoencoder", features=tuple(config.generative.features), dtype=dtype
+        )
+        return Autoencoder(net, axis_name=axis_name, image_key=config.image_key)
+    if config.method == "vae":
+        return VAE(
+            latent_dim=config.generative.latent_dim,
+            widths=tuple(config.generative.features),
+            beta=config.generative.beta,
+            dtype=dtype,
+            axis_name=axis_name,
+            image_key=config.image_key,
+        )
+    if config.method == "gan":
+        return GAN(
+            latent_dim=config.gan.latent_dim,
+            base_features=config.gan.base_features,
+            loss=config.gan.loss,
+            dtype=dtype,
+            axis_name=axis_name,
+            image_key=config.image_key,
+        )
+    if config.method in ("masked_lm", "causal_lm"):
+        net = models.get_model(
+            config.encoder,
+            vocab_size=text.VOCAB_SIZE,
+            dtype=dtype,
+            **config.encoder_kwargs.to_dict(),
+        )
+        if config.method == "masked_lm":
+            return MaskedLM(net, axis_name=axis_name, mask_prob=config.text.mask_prob)
+        return CausalLM(net, axis_name=axis_name)
     encoder = _module(config.encoder, axis_name, dtype, **config.encoder_kwargs.to_dict())
     if config.method in PRETRAINING:
         if config.method == "rotation":
@@ -145,29 +190,6 @@ def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None, 
             image_key=config.image_key,
             **_pretraining_options(config, num_steps),
         )
-    if config.method == "autoencoder":
-        net = models.get_model(
-            "autoencoder", features=tuple(config.generative.features), dtype=dtype
-        )
-        return Autoencoder(net, axis_name=axis_name, image_key=config.image_key)
-    if config.method == "vae":
-        return VAE(
-            latent_dim=config.generative.latent_dim,
-            widths=tuple(config.generative.features),
-            beta=config.generative.beta,
-            dtype=dtype,
-            axis_name=axis_name,
-            image_key=config.image_key,
-        )
-    if config.method == "gan":
-        return GAN(
-            latent_dim=config.gan.latent_dim,
-            base_features=config.gan.base_features,
-            loss=config.gan.loss,
-            dtype=dtype,
-            axis_name=axis_name,
-            image_key=config.image_key,
-        )
     if config.method in ("classifier", "linear_probe"):
         if config.num_classes < 1:
             raise ValueError(
@@ -187,9 +209,7 @@ def build(config: ml_collections.ConfigDict, axis_name: Hashable | None = None, 
             label_key=config.label_key,
         )
     raise ValueError(
-        f"config.method must be one of "
-        f"{[*PRETRAINING, 'autoencoder', 'vae', 'gan', 'classifier', 'linear_probe']}, "
-        f"got {config.method!r}."
+        f"config.method must be one of {list(config_lib.METHODS)}, got {config.method!r}."
     )
 
 
@@ -201,8 +221,10 @@ __all__ = [
     "VAE",
     "Autoencoder",
     "BarlowTwins",
+    "CausalLM",
     "Classifier",
     "EncoderWithHead",
+    "MaskedLM",
     "MoCo",
     "Rotation",
     "SimCLR",

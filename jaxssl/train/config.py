@@ -21,8 +21,10 @@ PARALLEL = ("jit", "pmap")
 PRETRAINING = ("simclr", "moco", "byol", "simsiam", "barlow_twins", "vicreg", "rotation", "triplet")
 GENERATIVE = ("autoencoder", "vae", "gan")  # image models that reconstruct or generate
 GAN_LOSSES = ("non_saturating", "hinge", "least_squares")
+# byte-level text (jaxssl.data.text): method -> the encoders (models) it takes
+LANGUAGE = {"masked_lm": ("bert",), "causal_lm": ("gpt", "lstm_lm")}
 SUPERVISED = ("classifier", "linear_probe")
-METHODS = PRETRAINING + GENERATIVE + SUPERVISED
+METHODS = PRETRAINING + GENERATIVE + tuple(LANGUAGE) + SUPERVISED
 EMA_SCHEDULES = ("constant", "cosine")
 TRIPLET_MINING = ("hard", "semi-hard", "all")
 OPTIMIZERS = ("lars", "sgd", "adamw")
@@ -97,6 +99,11 @@ def default_config() -> ml_collections.ConfigDict:
     c.gan.latent_dim = 64  # the generator's noise
     c.gan.base_features = 64  # DCGAN width next to the image
     c.gan.loss = "non_saturating"  # non_saturating | hinge | least_squares
+    # masked_lm (encoder bert) and causal_lm (encoder gpt or lstm_lm) on a text dataset
+    c.text = ml_collections.ConfigDict()
+    c.text.seq_len = 128  # tokens (bytes) per packed row
+    c.text.text_key = "text"  # the records' text field
+    c.text.mask_prob = 0.15  # masked_lm: chance a token is chosen (80/10/10 corruption)
     # fine-tuning (method = classifier)
     c.finetune = ml_collections.ConfigDict()
     c.finetune.label_fraction = 1.0  # < 1: class-balanced labelled subset (0.01, 0.1)
@@ -283,6 +290,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
         raise ValueError(
             "config.eval.probe.weight_decays must be one or more values >= 0, got "
             f"{tuple(config.eval.probe.weight_decays)!r}."
+        )
+    _positive(config, ["text.seq_len"])
+    _fraction(config, "text.mask_prob", "(0, 1]")
+    if config.method in LANGUAGE and config.encoder not in LANGUAGE[config.method]:
+        raise ValueError(
+            f"config.encoder must be one of {LANGUAGE[config.method]} for method "
+            f"{config.method!r}, got {config.encoder!r}."
         )
     if config.method == "linear_probe":
         return  # trains nothing: the schedule keys do not matter

@@ -29,7 +29,7 @@ import optax
 from tqdm.auto import tqdm
 
 from jaxssl import methods
-from jaxssl.data import datasets
+from jaxssl.data import datasets, text
 from jaxssl.data.loader import make_loader
 from jaxssl.data.subsets import Subset, label_fraction, labels_of
 from jaxssl.eval.cluster import kmeans_scores
@@ -154,8 +154,10 @@ class Features:
                 images = jax.make_array_from_process_local_data(self.par.sharded, batch[key])
                 out = np.asarray(jax.device_get(self._fn(params, state, images)))
             feats.append(out[:size])
-            labels.append(batch[label][:size])
-        feats, labels = np.concatenate(feats), np.concatenate(labels)
+            if label in batch:  # text rows have none
+                labels.append(batch[label][:size])
+        feats = np.concatenate(feats)
+        labels = np.concatenate(labels) if labels else np.zeros((len(feats),), np.int64)
         if jax.process_count() > 1:
             from jax.experimental import multihost_utils
 
@@ -345,6 +347,17 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     eval_src = (
         datasets.data_source(config.dataset, config.eval_split, data_dir) if need_eval else None
     )
+    text_baseline = None
+    if config.method in config_lib.LANGUAGE:
+        # packed byte-level token rows; the unigram baseline for bits per byte
+        config.image_key = "tokens"
+        train_rows = text.packed_rows(train_src, config.text.seq_len, config.text.text_key)
+        train_src = text.TokenRows(train_rows)
+        if eval_src is not None:
+            eval_rows = text.packed_rows(eval_src, config.text.seq_len, config.text.text_key)
+            eval_src = text.TokenRows(eval_rows)
+            if config.method == "causal_lm":  # what bits per byte must beat
+                text_baseline = text.unigram_bits_per_byte(train_rows, eval_rows)
     labelled = _labelled_subset(config, train_src)
     fit_src = train_src if labelled is None else Subset(train_src, labelled)
     transform = _host_transform(config.load_size, config.image_key)
@@ -434,7 +447,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             else None
         )
         writer = MetricWriter(workdir)
-        features = Features(method.features, par, config, transform)
+        features = (
+            Features(method.features, par, config, transform)
+            if hasattr(method, "features")
+            else None
+        )
         picture_images = None
         if main and hasattr(method, "pictures") and config.generative.pictures_every_steps:
             picture_images = _picture_images(eval_src or train_src, transform, config)
@@ -496,7 +513,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                     _save_pictures(
                         method, par.from_device(state), picture_images, config, workdir, done
                     )
-                if config.eval.knn_every_steps and done % config.eval.knn_every_steps == 0:
+                knn_every = config.eval.knn_every_steps if features is not None else 0
+                if knn_every and done % knn_every == 0:
                     host = par.from_device(state)
                     monitor, _ = _evaluate(
                         features,
@@ -527,12 +545,16 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             scores, embeddings = _classifier_eval(
                 method, par, host, features, train_src, fit_src, eval_src, labelled, config
             )
-        else:
+        elif hasattr(method, "features"):
             scores, embeddings = _final_eval(
                 method, par, host, create, features, fit_src, eval_src, config
             )
-        if hasattr(method, "pictures"):
-            scores.update(_generative_eval(method, par, host, eval_src, transform, config, workdir))
+        else:  # language models: no labels to probe; held-out numbers below
+            scores = {}
+        if hasattr(method, "eval_terms") or hasattr(method, "pictures"):
+            scores.update(_held_out_eval(method, par, host, eval_src, transform, config, workdir))
+        if text_baseline is not None:
+            scores["eval_unigram_bits_per_byte"] = text_baseline
         results.update(scores)
         writer.write(stop, _scalars(scores), prefix="final")
     writer.close()
@@ -587,20 +609,25 @@ def _final_eval(method, par, host, create, features, bank_src, eval_src, config)
     return out, embeddings
 
 
-def _generative_eval(method, par, host, eval_src, transform, config, workdir) -> dict:
+def _held_out_eval(method, par, host, eval_src, transform, config, workdir) -> dict:
     """Held-out means of the method's ``eval_terms``; its ``pictures`` as PNG grids.
 
-    Returns ``{'eval_<term>': mean over the eval split, 'pictures': {name: path}}``.
+    Returns ``{'eval_<name>': ...}``: each term's mean over the eval split's
+    examples, or what the method's ``summarize`` makes of those means (ratios
+    such as bits per byte); and ``'pictures': {name: path}``.
     """
     out: dict[str, Any] = {}
     if hasattr(method, "eval_terms"):
         terms = Features(method.eval_terms, par, config, transform)
         values, _ = terms(host.params, _model_state(host), eval_src)
-        for i, name in enumerate(method.EVAL_TERMS):
-            out[f"eval_{name}"] = float(np.mean(values[:, i]))
-    images = _picture_images(eval_src, transform, config)
-    if images is not None and jax.process_index() == 0:
-        out["pictures"] = _save_pictures(method, host, images, config, workdir)
+        means = {name: float(np.mean(values[:, i])) for i, name in enumerate(method.EVAL_TERMS)}
+        if hasattr(method, "summarize"):
+            means = {k: float(v) for k, v in method.summarize(means).items()}
+        out.update({f"eval_{k}": v for k, v in means.items()})
+    if hasattr(method, "pictures"):
+        images = _picture_images(eval_src, transform, config)
+        if images is not None and jax.process_index() == 0:
+            out["pictures"] = _save_pictures(method, host, images, config, workdir)
     return out
 
 
@@ -698,6 +725,13 @@ def _probe_program(
 
 def summary_line(results: dict, config: ml_collections.ConfigDict) -> str:
     """The run's one-line result on the eval split, with baselines and wall time."""
+    held_out = [k for k in results if k.startswith("eval_")]
+    if "knn_top1" not in results and held_out:  # language models
+        parts = ", ".join(f"{k[5:]} {results[k]:.4f}" for k in held_out)
+        return (
+            f"{config.method} ({config.encoder}) on {config.dataset}:{config.eval_split}: "
+            f"held-out {parts} | {results['steps']} steps, {results['wall_s']:.0f} s"
+        )
     if "knn_top1" not in results:
         return (
             f"stopped at step {results['steps']} of {results['total_steps']}; "
@@ -733,7 +767,6 @@ def summary_line(results: dict, config: ml_collections.ConfigDict) -> str:
     else:
         name = "encoder" if config.method == "linear_probe" else f"{config.method} encoder"
         line = f"{name} on {where}: {scores('')}"
-        held_out = [k for k in results if k.startswith("eval_")]
         if held_out:
             line += " | held-out " + ", ".join(f"{k[5:]} {results[k]:.4f}" for k in held_out)
         if "pictures" in results:
