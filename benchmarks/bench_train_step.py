@@ -56,8 +56,16 @@ MODELS = {
         "image_size": 224,
         "source_size": 256,
     },
-    # the --quick model: seconds to compile on a CPU
-    "small_cnn": {"encoder": "small_cnn", "image_size": 16, "source_size": 16},
+    # the --quick model: a smoke test, seconds to compile on a CPU (crops and
+    # flips only, a narrow head)
+    "small_cnn": {
+        "encoder": "small_cnn",
+        "encoder_kwargs": {"features": (8, 16), "dense_features": 32},
+        "image_size": 8,
+        "source_size": 8,
+        "augment": "digits",
+        "head_hidden": 64,
+    },
 }
 DEFAULT_BATCHES = {
     "resnet18_cifar": [256, 512, 1024],
@@ -77,13 +85,13 @@ def build_config(model: str, batch: int, dtype: str, devices: int):
     for k, v in spec.get("encoder_kwargs", {}).items():
         c.encoder_kwargs[k] = v
     c.image_size = spec["image_size"]
-    c.augment = "simclr"
+    c.augment = spec.get("augment", "simclr")
     c.augment_strength = spec.get("augment_strength", 1.0)
     c.dtype = dtype
     c.batch_size = batch
     c.num_devices = devices
     c.head.name = "simclr_v2_head"
-    c.head.hidden_dim = 2048
+    c.head.hidden_dim = spec.get("head_hidden", 2048)
     c.head.output_dim = 128
     c.simclr.temperature = 0.1
     return c

@@ -10,7 +10,9 @@ held-out per-pixel BCE and MSE on the test split, kNN / linear probe /
 k-means of the codes, and WORKDIR/reconstructions.png (rows of 8 test
 digits, each followed by the row of their reconstructions).
 
-Expected: see the README's "Generative and language pretraining" table.
+Expected (seed 0, 2-core CPU, about 2 minutes): held-out BCE 0.2315 per
+pixel, MSE 0.0032; codes kNN 0.8761, linear probe 0.9746, k-means 0.7014
+(the encoder at random initialisation: 0.8986 / 0.9746 / 0.7268).
 """
 
 from jaxssl.train.config import default_config

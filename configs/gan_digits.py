@@ -17,7 +17,9 @@ WORKDIR/pictures/samples_<step>.png every 500 steps and WORKDIR/samples.png at
 the end, all from the same fixed noise; kNN / linear probe / k-means of the
 discriminator's features.
 
-Expected: see the README's "Generative and language pretraining" table.
+Expected (seed 0, 2-core CPU, about 2.5 minutes): at the last logged step
+D(x) 0.526, D(G(z)) 0.471, D accuracy 0.73, diversity 0.98; the
+discriminator's features give kNN 0.9437, linear probe 0.9746, k-means 0.8000.
 """
 
 from jaxssl.train.config import default_config

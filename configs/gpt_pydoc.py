@@ -11,7 +11,9 @@ batch 32 for 1,500 steps. At the end: held-out loss (nats per token) and bits
 per byte on the 8 test topics, beside the unigram baseline (bits per byte of
 the test bytes under the training bytes' frequencies).
 
-Expected: see the README's "Generative and language pretraining" table.
+Expected (seed 0, 2-core CPU, about 3 minutes): held-out 2.355 bits per byte
+(1.633 nats per token) on the 8 test topics, against 4.776 for the unigram
+baseline; 0.44 M parameters.
 """
 
 from jaxssl.train.config import default_config

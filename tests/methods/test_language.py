@@ -46,11 +46,11 @@ def test_causal_loss_at_init_is_log_vocab_and_matches_the_formula(name, rows):
     method = methods.build(_small(name))
     batch = _batch(rows, 0, 8)
     params = method.init(jax.random.key(0), batch)["params"]
-    loss, (_, metrics) = method.loss_fn(params, {}, batch, jax.random.key(1))
+    loss, (_, metrics) = jax.jit(method.loss_fn)(params, {}, batch, jax.random.key(1))
     # a fresh model predicts about uniformly over the 260 ids
     assert abs(float(loss) - math.log(text.VOCAB_SIZE)) < 0.1, float(loss)
     # the formula: mean over non-[PAD] targets of -log softmax(logits)[next token]
-    logits = np.asarray(method.logits(params, batch["tokens"][:, :-1]), np.float64)
+    logits = np.asarray(jax.jit(method.logits)(params, batch["tokens"][:, :-1]), np.float64)
     targets = batch["tokens"][:, 1:]
     m = logits.max(-1, keepdims=True)
     logp = logits - m - np.log(np.exp(logits - m).sum(-1, keepdims=True))
@@ -66,7 +66,7 @@ def test_masked_lm_scores_only_the_chosen_positions(rows):
     batch = _batch(rows, 0, 8)
     params = method.init(jax.random.key(0), batch)["params"]
     rng = jax.random.key(5)
-    loss, (_, metrics) = method.loss_fn(params, {}, batch, rng)
+    loss, (_, metrics) = jax.jit(method.loss_fn)(params, {}, batch, rng)
     # redo the corruption row by row: each row's key is fold_in(mask key, its index)
     k_mask, _ = jax.random.split(rng)
     corrupted = [
@@ -77,12 +77,8 @@ def test_masked_lm_scores_only_the_chosen_positions(rows):
     chosen = np.stack([np.asarray(c[2]) for c in corrupted])
     assert 0.05 < chosen.mean() < 0.25  # about 15% of the (mostly byte) tokens
     assert np.all(batch["tokens"][chosen] >= text.N_SPECIAL)  # specials never chosen
-    logits = np.asarray(
-        method.net.apply(
-            {"params": params}, inputs, padding_mask=batch["tokens"] != text.PAD, train=False
-        ),
-        np.float64,
-    )
+    apply = jax.jit(lambda p, x, m: method.net.apply({"params": p}, x, padding_mask=m, train=False))
+    logits = np.asarray(apply(params, inputs, batch["tokens"] != text.PAD), np.float64)
     m = logits.max(-1, keepdims=True)
     logp = logits - m - np.log(np.exp(logits - m).sum(-1, keepdims=True))
     nll = -np.take_along_axis(logp, batch["tokens"][..., None], -1)[..., 0]
@@ -91,10 +87,13 @@ def test_masked_lm_scores_only_the_chosen_positions(rows):
     np.testing.assert_allclose(metrics["accuracy"], hits[chosen].mean(), rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["gpt_pydoc", "mlm_pydoc"])
-def test_eight_devices_equal_one(name, rows):
-    """Losses are global means (sum / psum of counts): pmap over 8 shards = jit on the batch."""
-    config = _small(name)
+def test_eight_devices_equal_one(rows):
+    """Losses are global means (sum / psum of counts): pmap over 8 shards = jit on the batch.
+
+    The masked LM shares the same global mean (``language._global_mean``), and
+    its corruption is keyed by row index (checked above), so GPT stands for both.
+    """
+    config = _small("gpt_pydoc")
     config.optim.name, config.optim.base_lr = "sgd", 0.5  # update proportional to the gradient
     batch = _batch(rows, 0, 16)
     tx = make_optimizer(config.optim, make_schedule(config.optim, 16, 10, 1))
@@ -114,7 +113,8 @@ def test_eight_devices_equal_one(name, rows):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["gpt_pydoc", "lstm_pydoc", "mlm_pydoc"])
+# GPT trains in test_gpt_run_beats_the_unigram_entropy_and_generates below
+@pytest.mark.parametrize("name", ["lstm_pydoc", "mlm_pydoc"])
 def test_trains_on_pydoc(name, rows):
     config = _small(name)
     method = methods.build(config)
