@@ -43,12 +43,13 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument(
-        "--quick", action="store_true", help="small_cnn, batch 8/device, 1-2 simulated CPU devices"
+        "--quick", action="store_true", help="small_cnn, batch 16/device, 1-2 simulated CPU devices"
     )
     parser.add_argument("--out", type=Path, default=_common.RESULTS / "bench_scaling.json")
     args = parser.parse_args(argv)
     if args.quick:
-        args.model, args.per_device_batch, args.dtype = "small_cnn", 8, "float32"
+        # batch 16 on one device: the program of bench_train_step.py --quick
+        args.model, args.per_device_batch, args.dtype = "small_cnn", 16, "float32"
         args.device_counts, args.simulate, args.warmup, args.repeats = [1, 2], 2, 1, 2
     if args.per_device_batch < 1:
         parser.error(f"--per-device-batch must be positive, got {args.per_device_batch}")

@@ -16,6 +16,7 @@ the same text.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -59,6 +60,30 @@ def max_length(config: ml_collections.ConfigDict) -> int | None:
     return config.encoder_kwargs.get("max_len", 512) if config.encoder == "gpt" else None
 
 
+@functools.lru_cache(maxsize=16)
+def _decoder(method, start: int, total: int, temperature: float, top_k: int):
+    """The compiled decoding loop for one setting; calls with other seeds or params reuse it."""
+
+    def pick(logits, key, position):
+        if temperature == 0:
+            return jnp.argmax(logits).astype(jnp.int32)
+        logits = logits / temperature
+        if top_k:
+            kth = jnp.sort(logits)[-min(top_k, logits.shape[-1])]
+            logits = jnp.where(logits < kth, -jnp.inf, logits)
+        return jax.random.categorical(jax.random.fold_in(key, position), logits).astype(jnp.int32)
+
+    @jax.jit
+    def run(params, buffer, key):
+        def body(position, buffer):
+            logits = method.logits(params, buffer)[0, position - 1]
+            return buffer.at[0, position].set(pick(logits, key, position))
+
+        return jax.lax.fori_loop(start, total, body, buffer)
+
+    return run
+
+
 def generate(
     method,
     params,
@@ -93,26 +118,8 @@ def generate(
     if total == prompt.size:
         return prompt
     buffer = jnp.full((1, total), text.PAD, jnp.int32).at[0, : prompt.size].set(prompt)
-    key = jax.random.key(seed)
-
-    def pick(logits, position):
-        if temperature == 0:
-            return jnp.argmax(logits).astype(jnp.int32)
-        logits = logits / temperature
-        if top_k:
-            kth = jnp.sort(logits)[-min(top_k, logits.shape[-1])]
-            logits = jnp.where(logits < kth, -jnp.inf, logits)
-        return jax.random.categorical(jax.random.fold_in(key, position), logits).astype(jnp.int32)
-
-    @jax.jit
-    def run(buffer):
-        def body(position, buffer):
-            logits = method.logits(params, buffer)[0, position - 1]
-            return buffer.at[0, position].set(pick(logits, position))
-
-        return jax.lax.fori_loop(prompt.size, total, body, buffer)
-
-    out = np.asarray(run(buffer))[0]
+    run = _decoder(method, int(prompt.size), int(total), float(temperature), int(top_k))
+    out = np.asarray(run(params, buffer, jax.random.key(seed)))[0]
     ends = np.flatnonzero(out[prompt.size :] == text.SEP)
     return out[: prompt.size + ends[0]] if ends.size else out
 
