@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
@@ -55,31 +54,37 @@ def _loss_fn(impl: str, chunk_size: int | None, temperature: float):
     return lambda z1, z2: losses.nt_xent(z1, z2, temperature=temperature, chunk_size=chunk_size)
 
 
-def run_case(impl: str, n: int, dim: int, chunk_size: int | None, args) -> dict:
-    """Measures one case in this process; returns one result row."""
+def run_case(case: dict) -> dict:
+    """Measures one case in this process; returns one result row.
+
+    ``case``: ``impl``, ``n``, ``dim``, ``chunk_size`` (None for dense) and the
+    run's ``temperature``, ``warmup``, ``repeats`` and ``max_temp_gib``.
+    """
     import jax
     import jax.numpy as jnp
     import numpy as np
 
-    device = jax.devices()[0]
+    impl, n, dim, chunk_size = case["impl"], case["n"], case["dim"], case["chunk_size"]
     row = {"impl": impl, "n": n, "dim": dim, "chunk_size": chunk_size}
-    step = jax.jit(jax.value_and_grad(_loss_fn(impl, chunk_size, args.temperature), argnums=(0, 1)))
+    loss = _loss_fn(impl, chunk_size, case["temperature"])
+    step = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
     spec = jax.ShapeDtypeStruct((n, dim), jnp.float32)
     compiled = step.lower(spec, spec).compile()
     temp = compiled.memory_analysis().temp_size_in_bytes
     row["temp_mib"] = temp / 2**20
-    if temp > args.max_temp_gib * 2**30:
-        row["status"] = f"not run: temp > {args.max_temp_gib} GiB"
+    if temp > case["max_temp_gib"] * 2**30:
+        row["status"] = f"not run: temp > {case['max_temp_gib']} GiB"
         return row
     rng = np.random.default_rng(0)
     z1 = jax.device_put(rng.standard_normal((n, dim), np.float32))
     z2 = jax.device_put(rng.standard_normal((n, dim), np.float32))
-    t = _common.timed(lambda: compiled(z1, z2), jax.block_until_ready, args.warmup, args.repeats)
+    t = _common.timed(
+        lambda: compiled(z1, z2), jax.block_until_ready, case["warmup"], case["repeats"]
+    )
     row["time_ms"] = 1e3 * t["median"]
     row["time_ms_min"], row["time_ms_max"] = 1e3 * t["min"], 1e3 * t["max"]
-    stats = device.memory_stats() if device.platform != "cpu" else None
-    if stats and "peak_bytes_in_use" in stats:
-        row["peak_mib"] = stats["peak_bytes_in_use"] / 2**20
+    if (peak := _common.peak_memory_mib()) is not None:
+        row["peak_mib"] = peak
     row["device"] = _device_name()
     row["status"] = "ok"
     return row
@@ -92,43 +97,6 @@ def _device_name() -> str:
     if jax.devices()[0].platform == "cpu":
         device += f", {platform.processor() or platform.machine()}"
     return device
-
-
-def _subprocess_case(impl, n, chunk_size, args) -> dict:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--one",
-        impl,
-        str(n),
-        str(chunk_size or 0),
-        "--dim",
-        str(args.dim),
-        "--warmup",
-        str(args.warmup),
-        "--repeats",
-        str(args.repeats),
-        "--max-temp-gib",
-        str(args.max_temp_gib),
-        "--temperature",
-        str(args.temperature),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode == 0:
-        return json.loads(proc.stdout.strip().splitlines()[-1])
-    err = proc.stderr.strip().splitlines()
-    oom = "RESOURCE_EXHAUSTED" in proc.stderr or "out of memory" in proc.stderr.lower()
-    return {
-        "impl": impl,
-        "n": n,
-        "dim": args.dim,
-        "chunk_size": chunk_size,
-        "status": "out of memory" if oom else f"failed: {err[-1] if err else proc.returncode}",
-    }
-
-
-def _fmt(value, spec):
-    return "-" if value is None else format(value, spec)
 
 
 def markdown(rows: list[dict], device: str) -> str:
@@ -146,9 +114,9 @@ def markdown(rows: list[dict], device: str) -> str:
         m_ratio = r["temp_mib"] / ref["temp_mib"] if "temp_mib" in r and "temp_mib" in ref else None
         lines.append(
             f"| {r['n']} | {r['impl']} | {r['chunk_size'] or '-'} | "
-            f"{_fmt(r.get('time_ms'), '.1f')} | {_fmt(t_ratio, '.2f')} | "
-            f"{_fmt(r.get('temp_mib'), '.1f')} | {_fmt(m_ratio, '.3f')} | "
-            f"{_fmt(r.get('peak_mib'), '.0f')} | {r['status']} |"
+            f"{_common.fmt(r.get('time_ms'), '.1f')} | {_common.fmt(t_ratio, '.2f')} | "
+            f"{_common.fmt(r.get('temp_mib'), '.1f')} | {_common.fmt(m_ratio, '.3f')} | "
+            f"{_common.fmt(r.get('peak_mib'), '.0f')} | {r['status']} |"
         )
     return "\n".join(lines)
 
@@ -173,14 +141,13 @@ def main(argv=None) -> None:
         help="compile but do not run cases whose temporary memory exceeds this",
     )
     parser.add_argument("--out", type=Path, default=_common.RESULTS / "bench_losses.json")
-    parser.add_argument("--one", nargs=3, metavar=("IMPL", "N", "K"), help=argparse.SUPPRESS)
+    parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.chunks, args.warmup, args.repeats = [256], [128], 1, 2
 
-    if args.one:
-        impl, n, k = args.one[0], int(args.one[1]), int(args.one[2]) or None
-        print(json.dumps(run_case(impl, n, args.dim, k, args)))
+    if args.case:
+        print(json.dumps(run_case(json.loads(args.case))))
         return
 
     # jax is imported in the cases' processes only: on a GPU this process would
@@ -193,7 +160,9 @@ def main(argv=None) -> None:
     rows = []
     for impl, n, k in cases:
         print(f"running {impl} N={n} K={k or '-'} ...", file=sys.stderr, flush=True)
-        rows.append(_subprocess_case(impl, n, k, args))
+        case = {"impl": impl, "n": n, "dim": args.dim, "chunk_size": k}
+        case.update(temperature=args.temperature, warmup=args.warmup, repeats=args.repeats)
+        rows.append(_common.run_subprocess(__file__, dict(case, max_temp_gib=args.max_temp_gib)))
     device = next((r["device"] for r in rows if "device" in r), "unknown device")
     table = markdown(rows, device)
     print(table)

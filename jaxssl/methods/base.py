@@ -87,6 +87,15 @@ def all_rows(x: jax.Array, axis_name: Hashable | None) -> jax.Array:
     return x if axis_name is None else lax.all_gather(x, axis_name, tiled=True)
 
 
+def index_keys(rng: jax.Array, indices: jax.Array) -> jax.Array:
+    """One key per example, ``fold_in(rng, index)`` of its global index: ``[B]`` keys.
+
+    An example draws the same numbers whether the batch is one global array
+    (jit) or split over devices (pmap), so both give the same results.
+    """
+    return jax.vmap(lambda i: jax.random.fold_in(rng, i))(indices)
+
+
 def halves(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """The two views' rows of an output over ``concat([view1, view2])``."""
     n = x.shape[0] // 2

@@ -41,7 +41,7 @@ from jax import lax
 
 from jaxssl import losses, models
 from jaxssl.data.augment import to_unit_float
-from jaxssl.methods.generative import _per_example_noise
+from jaxssl.methods.generative import per_example_noise
 
 LOSSES = {  # config name -> (discriminator kind, generator kind) of jaxssl.losses
     "non_saturating": ("bce", "non_saturating"),
@@ -149,14 +149,16 @@ class GAN:
         gen, disc = self.nets(x.shape[1:])
         d_kind, g_kind = LOSSES[self.loss]
         params, stats = state.params, state.batch_stats
-        z = _per_example_noise(rng, batch["index"], (self.latent_dim,))
-        fake, g_vars = gen.apply(
-            {"params": params["generator"], "batch_stats": stats["generator"]},
-            z,
-            train=True,
-            mutable=["batch_stats"],
-        )
-        fake = lax.stop_gradient(fake.astype(jnp.float32))
+        z = per_example_noise(rng, batch["index"], (self.latent_dim,))
+
+        def generate(g_params):
+            variables = {"params": g_params, "batch_stats": stats["generator"]}
+            images, v = gen.apply(variables, z, train=True, mutable=["batch_stats"])
+            return images.astype(jnp.float32), v.get("batch_stats", {})
+
+        # One forward pass of G serves both steps: D sees its output as data,
+        # and G's gradient is pulled back through it from the updated D.
+        fake, g_pullback, g_stats = jax.vjp(generate, params["generator"], has_aux=True)
 
         def d_loss_fn(d_params):
             variables = {"params": d_params, "batch_stats": stats["discriminator"]}
@@ -179,9 +181,7 @@ class GAN:
         )
         d_params = optax.apply_updates(params["discriminator"], d_updates["discriminator"])
 
-        def g_loss_fn(g_params):
-            variables = {"params": g_params, "batch_stats": stats["generator"]}
-            images, v = gen.apply(variables, z, train=True, mutable=["batch_stats"])
+        def g_loss_fn(images):
             # D in training mode (batch statistics), as in its own step; the
             # statistics it would record here are dropped
             logits, _ = disc.apply(
@@ -190,18 +190,15 @@ class GAN:
                 train=True,
                 mutable=["batch_stats"],
             )
-            loss = losses.gan_generator_loss(logits.astype(jnp.float32), kind=g_kind)
-            return loss, (v.get("batch_stats", {}), images.astype(jnp.float32))
+            return losses.gan_generator_loss(logits.astype(jnp.float32), kind=g_kind)
 
-        (g_loss, (g_stats, images)), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
-            params["generator"]
-        )
+        g_loss, image_grads = jax.value_and_grad(g_loss_fn)(fake)
+        (g_grads,) = g_pullback(image_grads)
         g_grads = self._pmean(g_grads)
         g_updates, opt_state = tx.update(
             {"generator": g_grads}, opt_state, {"generator": params["generator"]}
         )
         g_params = optax.apply_updates(params["generator"], g_updates["generator"])
-        del g_vars  # G's statistics come from its own step's pass (g_stats)
 
         score = jax.nn.sigmoid if d_kind == "bce" else (lambda v: v)
         metrics = {
@@ -211,7 +208,7 @@ class GAN:
             "d_real": jnp.mean(score(real_logits)),
             "d_fake": jnp.mean(score(fake_logits)),
             "d_accuracy": 0.5 * (jnp.mean(real_logits > 0) + jnp.mean(fake_logits < 0)),
-            "diversity": _mean_pairwise_distance(images) / _mean_pairwise_distance(x),
+            "diversity": _mean_pairwise_distance(fake) / _mean_pairwise_distance(x),
         }
         new_state = state.replace(
             params={"generator": g_params, "discriminator": d_params},

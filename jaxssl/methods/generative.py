@@ -28,15 +28,12 @@ import jax.numpy as jnp
 
 from jaxssl import losses, models
 from jaxssl.data.augment import to_unit_float
+from jaxssl.methods.base import index_keys
 
 
-def _per_example_noise(rng: jax.Array, indices: jax.Array, shape) -> jax.Array:
-    """One standard-normal draw per example, keyed by its global index.
-
-    The same example gets the same noise whether the batch is one global
-    array (jit) or split over devices (pmap), so both give the same numbers.
-    """
-    keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(indices)
+def per_example_noise(rng: jax.Array, indices: jax.Array, shape) -> jax.Array:
+    """``[B, *shape]`` standard-normal draws, example ``b``'s from ``fold_in(rng, indices[b])``."""
+    keys = index_keys(rng, indices)
     return jax.vmap(lambda k: jax.random.normal(k, shape, jnp.float32))(keys)
 
 
@@ -155,7 +152,7 @@ class VAE:
     def loss_fn(self, params, state: dict, batch: dict, rng: jax.Array):
         """Negative beta-ELBO (nats per image); metrics ``reconstruction``, ``kl``, ``neg_elbo``."""
         x = to_unit_float(batch[self.image_key])
-        noise = _per_example_noise(rng, batch["index"], (self.latent_dim,))
+        noise = per_example_noise(rng, batch["index"], (self.latent_dim,))
         logits, mean, logvar = self._parts(params, x, noise)
         loss, parts = losses.vae_elbo(logits, x, mean, logvar, beta=self.beta, return_metrics=True)
         metrics = {**parts, "neg_elbo": parts["reconstruction"] + parts["kl"]}
@@ -173,7 +170,7 @@ class VAE:
         del state
         x = to_unit_float(images)
         keys = jnp.arange(x.shape[0])
-        noise = _per_example_noise(jax.random.key(0), keys, (self.latent_dim,))
+        noise = per_example_noise(jax.random.key(0), keys, (self.latent_dim,))
         logits, mean, logvar = self._parts(params, x, noise)
         recon = losses.reconstruction_loss(
             logits, x, kind="bce_logits", feature_reduction="sum", reduction="none"

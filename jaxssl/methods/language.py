@@ -33,10 +33,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxssl.data import text
-
-
-def _row_keys(rng: jax.Array, indices: jax.Array) -> jax.Array:
-    return jax.vmap(lambda i: jax.random.fold_in(rng, i))(indices)
+from jaxssl.methods.base import index_keys
 
 
 def _global_mean(total: jax.Array, count: jax.Array, axis_name: Hashable | None) -> jax.Array:
@@ -67,10 +64,6 @@ class _TokenMethod:
         rngs = {"dropout": rng} if train else {}
         return self.net.apply({"params": params}, tokens, train=train, rngs=rngs, **kwargs)
 
-    def summarize(self, means: dict) -> dict:
-        """Held-out ratios from the row means of ``eval_terms``."""
-        raise NotImplementedError
-
 
 @dataclasses.dataclass(frozen=True)
 class MaskedLM(_TokenMethod):
@@ -93,7 +86,7 @@ class MaskedLM(_TokenMethod):
 
     def _corrupt(self, rng, tokens, indices):
         mask = jax.vmap(lambda k, row: text.mask_tokens(k, row, mask_prob=self.mask_prob))
-        return mask(_row_keys(rng, indices), tokens)
+        return mask(index_keys(rng, indices), tokens)
 
     def _terms(self, params, tokens, indices, rng, train, dropout_rng=None):
         inputs, targets, chosen = self._corrupt(rng, tokens, indices)

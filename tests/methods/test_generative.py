@@ -7,13 +7,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from PIL import Image
-from sklearn.datasets import load_digits
 
 from jaxssl import methods
 from jaxssl.eval.pictures import image_grid
 from jaxssl.train import Parallel, create_state, make_mesh, make_train_step
 from jaxssl.train.loop import run
 from jaxssl.train.optim import make_optimizer, make_schedule
+from tests.methods.conftest import digit_images, random_batches
 from tests.train.conftest import load_config
 
 BATCH, STEPS = 64, 30
@@ -27,16 +27,11 @@ def _np_bce(logits, x):
 
 @pytest.fixture(scope="module")
 def digits():
-    return np.round(load_digits().images * (255 / 16)).astype(np.uint8)[..., None]
+    return digit_images()
 
 
-def _batches(images, steps=STEPS):
-    gen = np.random.default_rng(0)
-    out = []
-    for _ in range(steps):
-        index = gen.choice(len(images), BATCH, replace=False)
-        out.append({"image": images[index], "index": index.astype(np.int64)})
-    return out
+def _batches(images):
+    return random_batches(images, STEPS, BATCH)
 
 
 def _method(name, **generative):

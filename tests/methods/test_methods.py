@@ -6,7 +6,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 
 from jaxssl import methods
 from jaxssl.methods import ema
@@ -14,6 +13,7 @@ from jaxssl.methods.moco import enqueue
 from jaxssl.methods.rotation import rotations
 from jaxssl.train import Parallel, create_state, make_mesh, make_train_step
 from jaxssl.train.optim import make_optimizer, make_schedule
+from tests.methods.conftest import digit_images, random_batches
 from tests.train.conftest import assert_tree_close, load_config
 
 NEW_METHODS = ["moco", "byol", "simsiam", "barlow_twins", "vicreg", "rotation", "triplet"]
@@ -115,13 +115,7 @@ def _config(name):
 
 @pytest.fixture(scope="module")
 def digit_batches():
-    images = np.round(load_digits().images * (255 / 16)).astype(np.uint8)[..., None]
-    gen = np.random.default_rng(0)
-    batches = []
-    for _ in range(STEPS):
-        index = gen.choice(len(images), BATCH, replace=False)
-        batches.append({"image": images[index], "index": index.astype(np.int64)})
-    return batches
+    return random_batches(digit_images(), STEPS, BATCH)
 
 
 def _train(name, par, batches, axis_name=None, initial=None):
