@@ -23,6 +23,10 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+# One key per example from its global index, fold_in(fold_in(rng, view), index):
+# defined with the other shared numerics, re-exported here.
+from jaxssl._src.numerics import example_keys as example_keys
+
 
 @dataclasses.dataclass(frozen=True)
 class Augment:
@@ -220,12 +224,6 @@ def normalize(images: jax.Array, aug: Augment) -> jax.Array:
     mean = jnp.asarray(aug.mean, jnp.float32)
     std = jnp.asarray(aug.std if aug.std is not None else 1.0, jnp.float32)
     return (images - mean) / std
-
-
-def example_keys(rng: jax.Array, indices: jax.Array, view: int = 0) -> jax.Array:
-    """One key per example from its global index: ``fold_in(fold_in(rng, view), index)``."""
-    view_key = jax.random.fold_in(rng, view)
-    return jax.vmap(lambda i: jax.random.fold_in(view_key, i))(indices)
 
 
 def augment_batch(

@@ -3,6 +3,10 @@
 Every check here runs at trace time on static information (shapes, dtypes,
 Python numbers), so a bad call fails before anything is compiled and the checks
 cost nothing inside a compiled step.
+
+The numerics that data and methods share with the losses (normalisation, row
+gathering, global sums, the dtype) are defined once in
+:mod:`jaxssl._src.numerics` and re-exported here under the names the losses use.
 """
 
 from __future__ import annotations
@@ -13,8 +17,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
-from jax.sharding import PartitionSpec
+
+# The shared numerics are defined once in jaxssl._src.numerics; the names the
+# losses import from here are re-exported.
+from jaxssl._src import numerics
+from jaxssl._src.numerics import NORM_EPS as NORM_EPS
+from jaxssl._src.numerics import axis_size as axis_size
+from jaxssl._src.numerics import explicitly_sharded, global_sum, replicated_spec
+from jaxssl._src.numerics import gather_rows as gather_rows
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -22,13 +32,10 @@ REDUCTIONS = ("mean", "sum", "none")
 # any row that has a real entry, and a row never turns into NaN.
 MASK_VALUE = float(np.finfo(np.float32).min) / 2
 
-# Norm floor for L2 normalisation: x / max(||x||, NORM_EPS).
-NORM_EPS = 1e-6
-
 
 def compute_dtype(dtype: Any) -> jnp.dtype:
     """The dtype losses compute in: float32, or float64 for float64 inputs."""
-    return jnp.promote_types(dtype, jnp.float32)
+    return jnp.promote_types(dtype, jnp.float32)  # as numerics.as_float32
 
 
 def as_float(x: Any, name: str) -> jax.Array:
@@ -127,9 +134,12 @@ def check_in_range(value: Any, name: str, low: float, high: float) -> None:
 
 
 def l2_normalize(x: jax.Array) -> jax.Array:
-    """``x / max(||x||_2, NORM_EPS)`` along the last axis."""
-    sq = jnp.sum(x * x, axis=-1, keepdims=True)
-    return x * lax.rsqrt(jnp.maximum(sq, NORM_EPS**2))
+    """The losses' normalisation: ``x / max(||x||_2, NORM_EPS)`` along the last axis.
+
+    :func:`jaxssl._src.numerics.l2_normalize` with ``eps=NORM_EPS`` (1e-6),
+    form ``'rsqrt'``: ``x * rsqrt(max(sum(x**2), NORM_EPS**2))``.
+    """
+    return numerics.l2_normalize(x, eps=NORM_EPS, form="rsqrt")
 
 
 def safe_root(s: jax.Array, p: float) -> jax.Array:
@@ -153,59 +163,15 @@ def bce_with_logits(x: jax.Array, t: jax.Array) -> jax.Array:
 # --- collectives ------------------------------------------------------------
 
 
-def axis_size(axis_name: Hashable | None) -> int:
-    """Number of devices along ``axis_name`` (1 when None). A static Python int."""
-    return 1 if axis_name is None else int(lax.axis_size(axis_name))
-
-
-def global_sum(x: jax.Array, axis_name: Hashable | None) -> jax.Array:
-    """Sum over the devices of ``axis_name`` (identity when None)."""
-    return x if axis_name is None else lax.psum(x, axis_name)
-
-
-def _explicitly_sharded(x: jax.Array) -> bool:
-    """Whether ``x``'s type carries a sharding over an Explicit mesh axis.
-
-    That is the case under ``jax.jit`` with a mesh made by ``jax.make_mesh``
-    (whose axes are Explicit by default) and ``jax.set_mesh``. There, an op
-    whose output sharding would be ambiguous, such as rows against rows both
-    sharded over 'data', is an error instead of a choice left to XLA.
-    """
-    spec = getattr(getattr(jax.typeof(x), "sharding", None), "spec", None)
-    return spec is not None and any(entry is not None for entry in spec)
-
-
-def _replicated_spec(ndim: int) -> PartitionSpec:
-    return PartitionSpec(*([None] * ndim))
-
-
 def batch_contract(a: jax.Array, b: jax.Array) -> jax.Array:
     """``a.T @ b``, contracting the batch axis ``[N, D1] x [N, D2] -> [D1, D2]``.
 
     When the batch is explicitly sharded the result is asked for replicated:
     XLA then multiplies locally and all-reduces the small D1 x D2 result.
     """
-    if _explicitly_sharded(a) or _explicitly_sharded(b):
-        return jnp.matmul(a.T, b, out_sharding=_replicated_spec(2))
+    if explicitly_sharded(a) or explicitly_sharded(b):
+        return jnp.matmul(a.T, b, out_sharding=replicated_spec(2))
     return a.T @ b
-
-
-def gather_rows(x: jax.Array, axis_name: Hashable | None) -> tuple[jax.Array, jax.Array | int]:
-    """All-gathers ``x`` along its first axis; returns (global rows, offset of local rows).
-
-    The transpose of the gather sends each device the gradient of the rows it
-    owns, summed over every device that used them. Without ``axis_name`` the
-    rows are already global; if they are explicitly sharded they are
-    replicated here, so that anchors (sharded) against candidates (replicated)
-    has an unambiguous row-sharded result: the same all-gather that XLA inserts
-    on its own under Auto sharding.
-    """
-    if axis_name is None:
-        if _explicitly_sharded(x):
-            return jax.reshard(x, _replicated_spec(x.ndim)), 0
-        return x, 0
-    gathered = lax.all_gather(x, axis_name, axis=0, tiled=True)
-    return gathered, lax.axis_index(axis_name) * x.shape[0]
 
 
 def self_mask(n_local: int, n_global: int, offset: jax.Array | int) -> jax.Array:
@@ -233,11 +199,10 @@ def reduce_examples(
     """
     if reduction == "none":
         return per_example
+    if reduction == "mean" and weights is None:
+        return numerics.global_mean(per_example, axis_name)
     total = global_sum(jnp.sum(per_example), axis_name)
     if reduction == "sum":
         return total
-    if weights is None:
-        count = per_example.size * axis_size(axis_name)
-    else:
-        count = jnp.maximum(global_sum(jnp.sum(weights), axis_name), 1)
+    count = jnp.maximum(global_sum(jnp.sum(weights), axis_name), 1)
     return total / count

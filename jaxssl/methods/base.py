@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxssl._src import numerics
+from jaxssl._src.numerics import as_float32 as as_float32  # re-exported for the methods
 from jaxssl.data import augment as aug_lib
 
 
@@ -45,55 +47,18 @@ class EncoderWithHead(nn.Module):
         return h, z, self.predictor(z, train=train)
 
 
-def global_mean(per_example: jax.Array, axis_name: Hashable | None) -> jax.Array:
-    """Mean over the examples of every device (``axis_name``), as a float32 scalar.
-
-    Under ``pmap`` every device then holds the global loss, and the generic
-    step's mean of the devices' gradients is that loss's exact gradient (see
-    :mod:`jaxssl.losses.contrastive`).
-    """
-    return global_mean_rows(as_float32(per_example).reshape(-1), axis_name)
-
-
 def embedding_std(z: jax.Array, axis_name: Hashable | None) -> jax.Array:
     r"""Collapse monitor: the per-dimension standard deviation of L2-normalised ``z``, averaged.
 
     Over the global batch. A collapsed representation (every example mapped
     to one vector) gives 0; embeddings spread evenly over the unit sphere in
     :math:`D` dimensions give about :math:`1/\sqrt{D}` (SimSiam, Chen & He
-    2021, section 4.1).
+    2021, section 4.1). The rows are normalised as ``z / max(||z||, 1e-12)``.
     """
-    z = unit(z.astype(jnp.float32))
-    mean = global_mean_rows(z, axis_name)
-    var = global_mean_rows(jnp.square(z - mean), axis_name)
+    z = numerics.l2_normalize(z.astype(jnp.float32), eps=1e-12, form="divide")
+    mean = numerics.global_mean_rows(z, axis_name)
+    var = numerics.global_mean_rows(jnp.square(z - mean), axis_name)
     return jnp.mean(jnp.sqrt(var))
-
-
-def unit(x: jax.Array) -> jax.Array:
-    """``x`` L2-normalised along its last axis (a zero row stays zero)."""
-    return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
-def global_mean_rows(x: jax.Array, axis_name: Hashable | None) -> jax.Array:
-    """The mean of ``x``'s rows over the global batch (``[D]`` for ``[N, D]``)."""
-    total, count = jnp.sum(x, axis=0), x.shape[0]
-    if axis_name is not None:
-        total, count = lax.psum(total, axis_name), count * lax.axis_size(axis_name)
-    return total / count
-
-
-def all_rows(x: jax.Array, axis_name: Hashable | None) -> jax.Array:
-    """The rows of every device in global order (device 0's first); ``x`` itself under jit."""
-    return x if axis_name is None else lax.all_gather(x, axis_name, tiled=True)
-
-
-def index_keys(rng: jax.Array, indices: jax.Array) -> jax.Array:
-    """One key per example, ``fold_in(rng, index)`` of its global index: ``[B]`` keys.
-
-    An example draws the same numbers whether the batch is one global array
-    (jit) or split over devices (pmap), so both give the same results.
-    """
-    return jax.vmap(lambda i: jax.random.fold_in(rng, i))(indices)
 
 
 def halves(x: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -106,11 +71,6 @@ def swap_halves(x: jax.Array) -> jax.Array:
     """``concat([view2, view1])`` from ``concat([view1, view2])``: each row's other view."""
     a, b = halves(x)
     return jnp.concatenate([b, a])
-
-
-def as_float32(x: jax.Array) -> jax.Array:
-    """bf16 -> float32 (float64 stays), for losses computed in full precision."""
-    return x.astype(jnp.promote_types(x.dtype, jnp.float32))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,14 +22,9 @@ import dataclasses
 import jax
 
 from jaxssl import losses
+from jaxssl._src.numerics import global_mean
 from jaxssl.methods import ema
-from jaxssl.methods.base import (
-    TwoViewMethod,
-    as_float32,
-    embedding_std,
-    global_mean,
-    swap_halves,
-)
+from jaxssl.methods.base import TwoViewMethod, as_float32, embedding_std, swap_halves
 
 
 @dataclasses.dataclass(frozen=True)

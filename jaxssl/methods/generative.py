@@ -27,13 +27,13 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import losses, models
+from jaxssl._src.numerics import example_keys
 from jaxssl.data.augment import to_unit_float
-from jaxssl.methods.base import index_keys
 
 
 def per_example_noise(rng: jax.Array, indices: jax.Array, shape) -> jax.Array:
     """``[B, *shape]`` standard-normal draws, example ``b``'s from ``fold_in(rng, indices[b])``."""
-    keys = index_keys(rng, indices)
+    keys = example_keys(rng, indices, view=None)
     return jax.vmap(lambda k: jax.random.normal(k, shape, jnp.float32))(keys)
 
 

@@ -32,8 +32,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxssl._src.numerics import example_keys
 from jaxssl.data import text
-from jaxssl.methods.base import index_keys
 
 
 def _global_mean(total: jax.Array, count: jax.Array, axis_name: Hashable | None) -> jax.Array:
@@ -86,7 +86,7 @@ class MaskedLM(_TokenMethod):
 
     def _corrupt(self, rng, tokens, indices):
         mask = jax.vmap(lambda k, row: text.mask_tokens(k, row, mask_prob=self.mask_prob))
-        return mask(index_keys(rng, indices), tokens)
+        return mask(example_keys(rng, indices, view=None), tokens)
 
     def _terms(self, params, tokens, indices, rng, train, dropout_rng=None):
         inputs, targets, chosen = self._corrupt(rng, tokens, indices)

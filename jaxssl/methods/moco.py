@@ -26,17 +26,18 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxssl import losses
+from jaxssl._src.numerics import NORM_EPS, gather_rows, global_mean, l2_normalize
 from jaxssl.methods import ema
-from jaxssl.methods.base import (
-    TwoViewMethod,
-    all_rows,
-    as_float32,
-    embedding_std,
-    global_mean,
-    halves,
-    swap_halves,
-    unit,
-)
+from jaxssl.methods.base import TwoViewMethod, as_float32, embedding_std, halves, swap_halves
+
+
+def _normalize(x: jax.Array) -> jax.Array:
+    """The normalisation :func:`jaxssl.losses.info_nce` applies: ``x / max(||x||, 1e-6)``.
+
+    The queue, the keys it receives and the metrics all use it, so the
+    metrics' similarities are the ones the loss's logits are made of.
+    """
+    return l2_normalize(x, eps=NORM_EPS)
 
 
 def enqueue(queue: jax.Array, ptr: jax.Array, keys: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -82,7 +83,7 @@ class MoCo(ema.FollowsOnline, TwoViewMethod):
         queue = jax.random.normal(rng, (self.queue_size, dim), jnp.float32)
         return {
             "target": ema.init_target(variables["params"]),
-            "queue": unit(queue),
+            "queue": _normalize(queue),
             "queue_ptr": jnp.zeros((), jnp.int32),
         }
 
@@ -103,12 +104,12 @@ class MoCo(ema.FollowsOnline, TwoViewMethod):
             in_batch_negatives=False,
             axis_name=self.axis_name,
         )
-        qn, kn = unit(q), unit(k)
+        qn, kn = _normalize(q), _normalize(k)
         # One key per image of the global batch joins the queue: its view 2's,
         # the keys of the view-1 queries (rows :B).
-        keys = all_rows(halves(kn)[0], self.axis_name)
+        keys, _ = gather_rows(halves(kn)[0], self.axis_name)
         new_queue, ptr = enqueue(queue, method_state["queue_ptr"], keys)
-        pos, neg = jnp.sum(qn * kn, axis=-1), qn @ queue.T
+        pos, neg = jnp.sum(qn * kn, axis=-1), qn @ _normalize(queue).T
         metrics = {
             # the key beats every queued negative
             "top1": global_mean(pos > jnp.max(neg, axis=-1), self.axis_name),

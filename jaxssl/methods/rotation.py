@@ -14,8 +14,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import losses
+from jaxssl._src.numerics import global_mean
 from jaxssl.data import augment as aug_lib
-from jaxssl.methods.base import TwoViewMethod, as_float32, global_mean
+from jaxssl.methods.base import TwoViewMethod, as_float32
 
 NUM_ROTATIONS = 4
 

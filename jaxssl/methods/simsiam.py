@@ -19,13 +19,8 @@ import jax
 from jax import lax
 
 from jaxssl import losses
-from jaxssl.methods.base import (
-    TwoViewMethod,
-    as_float32,
-    embedding_std,
-    global_mean,
-    swap_halves,
-)
+from jaxssl._src.numerics import global_mean
+from jaxssl.methods.base import TwoViewMethod, as_float32, embedding_std, swap_halves
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import losses
-from jaxssl.methods.base import TwoViewMethod, as_float32, embedding_std, unit
+from jaxssl._src.numerics import l2_normalize
+from jaxssl.methods.base import TwoViewMethod, as_float32, embedding_std
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Triplet(TwoViewMethod):
         """Batch triplet loss; returns ``(loss, (new_state, metrics))``."""
         x = self._stacked_views(batch, rng)
         (_, z), batch_stats = self._forward(params, state, x)
-        z = unit(as_float32(z))
+        z = l2_normalize(as_float32(z), eps=1e-12, form="divide")
         index = jnp.asarray(batch["index"])
         loss = losses.batch_triplet(
             z,
