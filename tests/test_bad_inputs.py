@@ -325,7 +325,7 @@ CATALOGUE = [
     ),
     (
         "label fraction above 1",
-        lambda env: _run(env, **{"finetune.label_fraction": 1.5}),
+        lambda env: _run(env, "finetune_digits", **{"finetune.label_fraction": 1.5}),
         ValueError,
         "config.finetune.label_fraction must be in (0, 1], got 1.5",
     ),

@@ -2,13 +2,42 @@
 
 Sources are the bundled digits and pydoc text or datasets a user prepared with
 TFDS. Nothing here downloads.
+
+:mod:`~jaxssl.data.augment` and :mod:`~jaxssl.data.text` (what methods use on
+device) load with the package; the rest (TFDS, Grain, PIL) loads when first
+named, so importing :mod:`jaxssl.methods` does not pull in the input pipeline.
 """
 
+import importlib
+
 from jaxssl.data import augment, text
-from jaxssl.data.datasets import BUNDLED, build_bundled, data_source, num_classes, prepare_command
-from jaxssl.data.folder import ImageFolder
-from jaxssl.data.loader import make_loader, to_global_batch
-from jaxssl.data.subsets import Subset, label_fraction, labels_of
+
+# name -> the submodule that defines it, imported on first use (PEP 562)
+_LAZY = {
+    "BUNDLED": "datasets",
+    "build_bundled": "datasets",
+    "data_source": "datasets",
+    "num_classes": "datasets",
+    "prepare_command": "datasets",
+    "ImageFolder": "folder",
+    "make_loader": "loader",
+    "to_global_batch": "loader",
+    "Subset": "subsets",
+    "label_fraction": "subsets",
+    "labels_of": "subsets",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f"jaxssl.data.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'jaxssl.data' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "BUNDLED",

@@ -5,7 +5,7 @@ the frozen encoder's features, its L2 penalty chosen on a validation split
 carved from the training set, then refitted on the whole training set and
 scored on the test set.
 
-The features are extracted once (see ``jaxssl.train.loop.Features``); the
+The features are extracted once (see ``jaxssl.train.features.Features``); the
 classifiers for every candidate weight decay are fitted at once, ``vmap``-ed
 over the penalty, by minibatch SGD (Nesterov momentum, cosine decay) inside
 one ``lax.scan``: one compilation, no host round-trip per step. scikit-learn's

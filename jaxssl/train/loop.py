@@ -1,220 +1,174 @@
-"""The training program: data, method, optimizer, devices, checkpoints, logs, evaluation.
+"""The shared pieces of every program: devices and data, the step loop, the run's files.
 
-:func:`run` is what ``train.py`` calls. Everything it needs is in the config
-(:mod:`jaxssl.train.config`); it checks the config, the device count and the
-dataset before compiling anything, resumes from the workdir's newest
-checkpoint when there is one (else starts from ``config.init_from``), and
-ends with an evaluation on held-out data: kNN, linear probe and k-means of a
-pretrained encoder; test metrics, kNN and a pseudo-label sweep of a
-fine-tuned classifier. ``method = linear_probe`` trains nothing and only
-evaluates.
+A program (:mod:`jaxssl.programs`) is built from three calls:
+
+1. :func:`setup`: distributed start-up, the device mesh, the batch-size
+   check, the train and eval sources (with the program's own ``prepare``
+   step: packed text rows, a labelled subset), the host transform and a
+   sample batch. Returns a :class:`Context`.
+2. :func:`train`: the checkpointer (resume from the workdir's newest
+   checkpoint, else ``config.init_from``, else fresh), the method built for
+   the run's length, the optimizer, ``config.json``, the compiled step, and
+   the loop itself with metrics, the non-finite guard, SIGTERM/SIGINT,
+   preemption and the program's periodic :class:`Hook` s. Returns a
+   :class:`Trained`.
+3. :func:`finish`: the final numbers to ``metrics.jsonl``/TensorBoard,
+   ``results.json``, ``embeddings.npz`` and the summary line.
+
+Nothing here knows a method or a program by name; what a method can do is
+asked through :mod:`jaxssl.methods.protocol`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
+import dataclasses
 import json
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import ml_collections
 import numpy as np
-import optax
 from tqdm.auto import tqdm
 
-from jaxssl import methods
-from jaxssl.data import datasets, text
+from jaxssl.data import datasets
+from jaxssl.data.host import resize_center_crop, sample_batch
 from jaxssl.data.loader import make_loader
-from jaxssl.data.subsets import Subset, label_fraction, labels_of
-from jaxssl.eval.cluster import kmeans_scores
-from jaxssl.eval.knn import knn_accuracy
-from jaxssl.eval.metrics import classification_metrics
-from jaxssl.eval.pictures import save_grid
-from jaxssl.eval.probe import linear_probe
-from jaxssl.eval.pseudo import pseudo_label_sweep
+from jaxssl.methods import protocol
 from jaxssl.train import config as config_lib
 from jaxssl.train.checkpoint import Checkpointer, latest_checkpoint, load_pretrained
+from jaxssl.train.launch import maybe_initialize_distributed
 from jaxssl.train.logging import MetricWriter, open_log
 from jaxssl.train.optim import make_optimizer, make_schedule
 from jaxssl.train.parallel import Parallel, check_batch_size, make_mesh, select_devices
 from jaxssl.train.state import TrainState, create_state
 from jaxssl.train.steps import make_train_step
 
-# Environment variables by which launchers announce a multi-process job;
-# jax.distributed.initialize() reads the details itself.
-_MULTIPROCESS_ENV = {
-    "JAX_COORDINATOR_ADDRESS": None,
-    "SLURM_NTASKS": "count",
-    "OMPI_COMM_WORLD_SIZE": "count",
-    "TPU_WORKER_HOSTNAMES": "list",
-}
 
+@dataclasses.dataclass
+class Context:
+    """What every program starts from.
 
-def is_multiprocess_launch(environ: dict[str, str] | None = None) -> bool:
-    """Whether the environment says this is one of several processes (a pod, SLURM, MPI)."""
-    env = os.environ if environ is None else environ
-    for name, kind in _MULTIPROCESS_ENV.items():
-        value = env.get(name)
-        if not value:
-            continue
-        if kind is None:
-            return True
-        if kind == "count" and value.isdigit() and int(value) > 1:
-            return True
-        if kind == "list" and len([h for h in value.split(",") if h]) > 1:
-            return True
-    return False
-
-
-def maybe_initialize_distributed() -> None:
-    """``jax.distributed.initialize()`` once, when launched as several processes."""
-    if is_multiprocess_launch() and not jax.distributed.is_initialized():
-        jax.distributed.initialize()
-
-
-def _host_transform(load_size: int, image_key: str):
-    """Host-side resize of the shorter side to ``load_size`` then a centre crop (PIL)."""
-    if not load_size:
-        return None
-    from PIL import Image
-
-    def transform(record):
-        image = np.asarray(record[image_key])
-        h, w = image.shape[:2]
-        scale = load_size / min(h, w)
-        size = (max(load_size, round(w * scale)), max(load_size, round(h * scale)))
-        pil = Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image)
-        resized = np.asarray(pil.resize(size, Image.BILINEAR))
-        top, left = (resized.shape[0] - load_size) // 2, (resized.shape[1] - load_size) // 2
-        crop = resized[top : top + load_size, left : left + load_size]
-        return {**record, image_key: crop.reshape(load_size, load_size, -1)}
-
-    return transform
-
-
-def _sample_batch(source, transform, image_key: str) -> dict:
-    record = dict(source[0])
-    if transform is not None:
-        record = transform(record)
-    return {image_key: np.asarray(record[image_key])[None], "index": np.zeros((1,), np.int64)}
-
-
-class Features:
-    """Runs ``fn(params, state, images)`` (a method's ``features`` or ``logits``) over a split.
-
-    Batches are sharded over every device; the outputs come back as NumPy.
+    Attributes:
+      config: the run's config (a copy; programs fill in ``num_classes`` etc.).
+      workdir: the run directory.
+      par: devices and how the step is compiled.
+      train_src: the training split (after the program's ``prepare``).
+      eval_src: the evaluation split, or None when nothing is evaluated.
+      fit_src: what the loop trains on (``train_src`` or a labelled subset of it).
+      transform: the host transform of records (None: images as stored).
+      sample: a one-example batch, for ``init`` shapes.
+      main: whether this is process 0 (logs, results, pictures).
+      t0: the run's start (``time.time()``), for ``wall_s``.
+      extras: what the program's ``prepare`` returned besides the sources.
     """
 
-    def __init__(self, fn, par: Parallel, config: ml_collections.ConfigDict, transform):
-        self.par = par
-        self.config = config
-        self.transform = transform
-        local_devices = len(par.local_devices)
-        per_process = max(config.eval.batch_size // jax.process_count(), local_devices)
-        self.batch_size = per_process // local_devices * local_devices
-        self._fn = jax.jit(fn, out_shardings=par.replicated)
+    config: ml_collections.ConfigDict
+    workdir: str
+    par: Parallel
+    train_src: Any
+    eval_src: Any
+    fit_src: Any
+    transform: Callable | None
+    sample: dict
+    main: bool
+    t0: float
+    extras: dict = dataclasses.field(default_factory=dict)
 
-    def _batches(self, source, limit: int):
-        n = min(len(source), limit) if limit else len(source)
-        indices = source if n == len(source) else Subset(source, np.arange(n))
-        loader = make_loader(
-            indices,
-            batch_size=self.batch_size,
-            shuffle=False,
-            num_epochs=1,
-            drop_remainder=False,
-            shard_by_process=jax.process_count() > 1,
-            transform=self.transform,
-        )
-        for batch in loader:
-            size = len(batch["index"])
-            pad = self.batch_size - size
-
-            def padded(x, pad=pad):
-                return np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else x
-
-            yield {k: padded(np.asarray(v)) for k, v in batch.items()}, size
-
-    def __call__(self, params, state: dict, source, *, limit: int = 0, raw: bool = False):
-        """``(features [n, F], labels [n])`` as NumPy, ``raw=True`` for flattened pixels."""
-        key, label = self.config.image_key, self.config.label_key
-        feats, labels = [], []
-        params = jax.device_put(params, self.par.replicated)
-        state = jax.device_put(state, self.par.replicated)
-        for batch, size in self._batches(source, limit):
-            if raw:
-                out = batch[key].reshape(len(batch[key]), -1).astype(np.float32) / 255.0
-            else:
-                images = jax.make_array_from_process_local_data(self.par.sharded, batch[key])
-                out = np.asarray(jax.device_get(self._fn(params, state, images)))
-            feats.append(out[:size])
-            if label in batch:  # text rows have none
-                labels.append(batch[label][:size])
-        feats = np.concatenate(feats)
-        labels = np.concatenate(labels) if labels else np.zeros((len(feats),), np.int64)
-        if jax.process_count() > 1:
-            from jax.experimental import multihost_utils
-
-            # Processes hold equal shards (the loader drops the remainder), so
-            # the gathered arrays line up.
-            feats = np.asarray(multihost_utils.process_allgather(feats, tiled=True))
-            labels = np.asarray(multihost_utils.process_allgather(labels, tiled=True))
-        return feats, labels
+    @property
+    def record(self) -> ml_collections.ConfigDict:
+        """The config as the run records it (``config.json``, checkpoints): its method's part."""
+        return config_lib.method_config(self.config)
 
 
-def _probe_settings(config: ml_collections.ConfigDict) -> dict:
-    probe = config.eval.probe
+# prepare(config, train_src, eval_src) -> (train_src, eval_src, fit_src, extras)
+Prepare = Callable[[ml_collections.ConfigDict, Any, Any], tuple[Any, Any, Any, dict]]
+
+
+def setup(
+    config: ml_collections.ConfigDict,
+    workdir: str,
+    t0: float,
+    *,
+    trains: bool = True,
+    need_eval: bool,
+    num_classes_from_data: bool = False,
+    prepare: Prepare | None = None,
+) -> Context:
+    """Devices, sources, host transform and sample batch of a run (see the module docstring).
+
+    Args:
+      config: the validated run config; changed in place (``num_classes``,
+        whatever ``prepare`` sets).
+      workdir: the run directory (not created here).
+      t0: the run's start time.
+      trains: False for a program that trains nothing (no batch to split).
+      need_eval: whether the eval split is read.
+      num_classes_from_data: fill ``config.num_classes`` from the dataset's
+        metadata when it is 0.
+      prepare: the program's own data step.
+    """
+    maybe_initialize_distributed()
+    par = Parallel(make_mesh(select_devices(config.num_devices)), config.parallel)
+    if trains:
+        check_batch_size(config.batch_size, par.num_devices, jax.process_count())
+    data_dir = config.data_dir or None
+    train_src = datasets.data_source(config.dataset, config.train_split, data_dir)
+    if num_classes_from_data and not config.num_classes:
+        config.num_classes = datasets.num_classes(train_src, config.label_key)
+    eval_src = (
+        datasets.data_source(config.dataset, config.eval_split, data_dir) if need_eval else None
+    )
+    fit_src, extras = train_src, {}
+    if prepare is not None:
+        train_src, eval_src, fit_src, extras = prepare(config, train_src, eval_src)
+    transform = resize_center_crop(config.load_size, config.image_key)
+    return Context(
+        config=config,
+        workdir=workdir,
+        par=par,
+        train_src=train_src,
+        eval_src=eval_src,
+        fit_src=fit_src,
+        transform=transform,
+        sample=sample_batch(train_src, transform, config.image_key),
+        main=jax.process_index() == 0,
+        t0=t0,
+        extras=extras,
+    )
+
+
+def model_state(state: TrainState) -> dict:
+    """The ``state`` argument of a method's functions: BatchNorm statistics and method state."""
+    return {"batch_stats": state.batch_stats, "method": state.method_state}
+
+
+def save_json(workdir: str, name: str, value: dict) -> None:
+    """``WORKDIR/name`` as indented JSON, written atomically."""
+    # Written to a temporary name first: an interrupted write never leaves a
+    # truncated file in place of a good one.
+    path = os.path.join(workdir, name)
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
+def scalars(scores: dict) -> dict:
+    """The top-level numbers of ``scores`` (what goes to metrics.jsonl and TensorBoard)."""
     return {
-        "epochs": probe.epochs,
-        "batch_size": probe.batch_size,
-        "learning_rate": probe.learning_rate,
-        "seed": config.seed,
+        k: v for k, v in scores.items() if isinstance(v, int | float) and not isinstance(v, bool)
     }
 
 
-def _evaluate(
-    features, params, state, bank_src, eval_src, config, *, probe: bool, raw=False, kmeans=False
-):
-    """Scores one encoder: kNN; linear probe, k-means if asked.
-
-    Returns ``(scores, (eval features, eval labels))``.
-    """
-    limit = config.eval.max_train_examples
-    bank, bank_y = features(params, state, bank_src, limit=limit, raw=raw)
-    query, query_y = features(params, state, eval_src, raw=raw)
-    num_classes = config.num_classes or int(max(bank_y.max(), query_y.max())) + 1
-    out: dict[str, Any] = {
-        "knn_top1": knn_accuracy(
-            bank,
-            bank_y,
-            query,
-            query_y,
-            num_classes=num_classes,
-            k=config.eval.knn_k,
-            temperature=config.eval.knn_temperature,
-        )
-    }
-    if probe:
-        results, _ = linear_probe(
-            bank,
-            bank_y,
-            query,
-            query_y,
-            num_classes=num_classes,
-            weight_decays=tuple(config.eval.probe.weight_decays),
-            val_fraction=config.eval.probe.val_fraction,
-            **_probe_settings(config),
-        )
-        out.update({f"linear_{k}": v for k, v in results.items()})
-    if kmeans:
-        out.update(kmeans_scores(query, query_y, seed=config.seed))
-    return out, (query, query_y)
+def _init_from_keys(method) -> tuple[str, ...] | None:
+    """What ``config.init_from`` copies into ``method``: its declared keys, or everything."""
+    return method.init_from_keys if protocol.has(method, protocol.InitFromKeys) else None
 
 
 def _abstract(create, par: Parallel):
@@ -222,23 +176,6 @@ def _abstract(create, par: Parallel):
     return jax.tree.map(
         lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=par.replicated), shapes
     )
-
-
-def _labelled_subset(config, train_src) -> np.ndarray | None:
-    """Indices of the labelled fraction of train (classifier runs), or None for all of it."""
-    if config.method != "classifier" or config.finetune.label_fraction >= 1:
-        return None
-    labels = labels_of(train_src, config.label_key)
-    return label_fraction(labels, config.finetune.label_fraction, seed=config.finetune.subset_seed)
-
-
-def _save_json(workdir: str, name: str, value: dict) -> None:
-    # Written to a temporary name first: an interrupted write never leaves a
-    # truncated file in place of a good one.
-    path = os.path.join(workdir, name)
-    with open(path + ".tmp", "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-    os.replace(path + ".tmp", path)
 
 
 class _StopSignals:
@@ -311,68 +248,84 @@ def _guard(step: int, metrics, par: Parallel, ckpt: Checkpointer, skip: bool) ->
     )
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-    """Trains (or resumes) the run ``config`` in ``workdir``; returns the final results.
+class Report:
+    """What a hook may write to: ``metrics.jsonl``/TensorBoard and the console (above the bar)."""
 
-    ``config.method`` is a pretraining method (``simclr``), ``classifier``
-    (supervised fine-tuning, optionally on a labelled fraction, from
-    ``config.init_from``) or ``linear_probe`` (no training: probes of the
-    encoder in ``config.init_from``).
+    def __init__(self, writer: MetricWriter, bar):
+        self.writer = writer
+        self._bar = bar
 
-    Writes ``WORKDIR/config.json`` (the resolved config), ``metrics.jsonl``,
-    ``tensorboard/``, ``checkpoints/`` and, at the end, ``results.json`` (every
-    number of the final evaluation) and ``embeddings.npz`` (eval-split
-    features, for ``python -m jaxssl.report``).
+    def metrics(self, step: int, values: dict, prefix: str) -> None:
+        """Records ``values`` at ``step`` under ``prefix``."""
+        self.writer.write(step, values, prefix=prefix)
 
-    Raises:
-      ValueError: an unknown config key or bad value, a batch size that does
-        not divide over the devices, a dataset smaller than one batch.
-      FileNotFoundError: the dataset is not prepared (the message has the
-        command that prepares it), or ``init_from`` has no checkpoint.
+    def print(self, message: str) -> None:
+        """A line on the console that does not break the progress bar."""
+        self._bar.write(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class Hook:
+    """Something a program does every ``every`` steps during training (0: never).
+
+    ``fn(step, host_state, report)`` gets the step just finished, the state
+    on the host (:class:`TrainState`) and a :class:`Report`.
     """
-    t0 = time.time()
-    config_lib.validate(config)
-    config = copy.deepcopy(config)  # filled in below (num_classes); the caller's stays as given
-    maybe_initialize_distributed()
-    par = Parallel(make_mesh(select_devices(config.num_devices)), config.parallel)
-    if config.method != "linear_probe":  # it trains nothing: no batch to split
-        check_batch_size(config.batch_size, par.num_devices, jax.process_count())
-    data_dir = config.data_dir or None
-    train_src = datasets.data_source(config.dataset, config.train_split, data_dir)
-    if config.method in config_lib.SUPERVISED and not config.num_classes:
-        config.num_classes = datasets.num_classes(train_src, config.label_key)
-    need_eval = (
-        config.eval.final or config.eval.knn_every_steps > 0 or config.method == "linear_probe"
-    )
-    eval_src = (
-        datasets.data_source(config.dataset, config.eval_split, data_dir) if need_eval else None
-    )
-    text_baseline = None
-    if config.method in config_lib.LANGUAGE:
-        # packed byte-level token rows; the unigram baseline for bits per byte
-        config.image_key = "tokens"
-        train_rows = text.packed_rows(train_src, config.text.seq_len, config.text.text_key)
-        train_src = text.TokenRows(train_rows)
-        if eval_src is not None:
-            eval_rows = text.packed_rows(eval_src, config.text.seq_len, config.text.text_key)
-            eval_src = text.TokenRows(eval_rows)
-            if config.method == "causal_lm":  # what bits per byte must beat
-                text_baseline = text.unigram_bits_per_byte(train_rows, eval_rows)
-    labelled = _labelled_subset(config, train_src)
-    fit_src = train_src if labelled is None else Subset(train_src, labelled)
-    transform = _host_transform(config.load_size, config.image_key)
-    sample = _sample_batch(train_src, transform, config.image_key)
-    main = jax.process_index() == 0
-    if config.method == "linear_probe":
-        method = methods.build(config, par.axis_name)
-        return _probe_program(
-            config, workdir, par, method, sample, transform, train_src, eval_src, t0
-        )
 
-    steps_per_epoch = len(fit_src) // config.batch_size
+    every: int
+    fn: Callable[[int, TrainState, Report], None]
+
+
+@dataclasses.dataclass
+class Trained:
+    """What :func:`train` leaves for the program's final evaluation.
+
+    Attributes:
+      method: the method built for the run.
+      state: the final state, on the devices.
+      stop: the last step taken (``total_steps`` unless stopped early).
+      total_steps: the schedule's length.
+      create: ``() -> TrainState``, the fresh state (the random-init baseline).
+      writer: the metric writer (closed by :func:`finish`).
+      ckpt: the checkpointer (closed by :func:`finish`).
+    """
+
+    method: Any
+    state: TrainState
+    stop: int
+    total_steps: int
+    create: Callable[[], TrainState]
+    writer: MetricWriter
+    ckpt: Checkpointer
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run reached the end of its schedule."""
+        return self.stop == self.total_steps
+
+
+def train(
+    ctx: Context,
+    build: Callable[[int], Any],
+    *,
+    hooks: Callable[[Any], Sequence[Hook]] = lambda method: (),
+    note: str = "",
+) -> Trained:
+    """Trains (or resumes) ``ctx``'s run; see the module docstring.
+
+    Args:
+      ctx: from :func:`setup`.
+      build: ``num_steps -> method``, called once the run's length is known.
+      hooks: ``method -> hooks``, the program's periodic work (built after
+        the method, before the first step).
+      note: added to the start-up line after the dataset (``", 14 labelled
+        examples"``).
+    """
+    config, workdir, par = ctx.config, ctx.workdir, ctx.par
+    steps_per_epoch = len(ctx.fit_src) // config.batch_size
     if steps_per_epoch == 0 and not config.num_steps:
         raise ValueError(
-            f"config.batch_size={config.batch_size} is larger than the {len(fit_src)} "
+            f"config.batch_size={config.batch_size} is larger than the {len(ctx.fit_src)} "
             f"training examples of {config.dataset}:{config.train_split}; lower it, or set "
             "config.num_steps (batches then run across epoch boundaries)."
         )
@@ -384,28 +337,29 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         keep=config.checkpoint.keep,
         async_save=config.checkpoint.async_save,
     )
+    record = ctx.record
     with _closed_on_error(ckpt):
         if config.init_from and ckpt.latest_step() is None:
             latest_checkpoint(config.init_from)  # a missing one fails now, before compiling
         total_steps = config.num_steps or config.num_epochs * steps_per_epoch
         stop = min(config.stop_at_step or total_steps, total_steps)
-        method = methods.build(config, par.axis_name, num_steps=total_steps)
+        method = build(total_steps)
         schedule = make_schedule(config.optim, config.batch_size, total_steps, steps_per_epoch)
         tx = make_optimizer(config.optim, schedule)
-        if hasattr(method, "optimizer"):  # several networks: one optimizer each (the GAN)
+        if protocol.has(method, protocol.OwnUpdate):  # several networks: one optimizer each
             tx = method.optimizer(tx)
         loader = make_loader(
-            fit_src,
+            ctx.fit_src,
             batch_size=config.batch_size // jax.process_count(),
             seed=config.seed,
             num_epochs=None,
             worker_count=config.worker_count,
-            transform=transform,
+            transform=ctx.transform,
         )
         iterator = iter(loader)
 
         def create() -> TrainState:
-            return create_state(method, tx, jax.random.key(config.seed), sample)
+            return create_state(method, tx, jax.random.key(config.seed), ctx.sample)
 
         restored = ckpt.restore_latest(
             _abstract(create, par), iterator, warn=lambda m: print(m, file=sys.stderr, flush=True)
@@ -420,18 +374,14 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             if config.init_from:
                 host = jax.device_get(par.from_device(state))
                 params, batch_stats = load_pretrained(
-                    config.init_from,
-                    host.params,
-                    host.batch_stats,
-                    getattr(method, "init_from_keys", None),
+                    config.init_from, host.params, host.batch_stats, _init_from_keys(method)
                 )
                 state = par.to_device(host.replace(params=params, batch_stats=batch_stats))
                 origin = f"parameters from {config.init_from}"
-        if main:
-            _save_json(workdir, "config.json", config.to_dict())
-            labels_note = "" if labelled is None else f", {len(labelled)} labelled examples"
+        if ctx.main:
+            save_json(workdir, "config.json", record.to_dict())
             print(
-                f"jaxssl: {config.method} on {config.dataset}{labels_note}, {par.num_devices} "
+                f"jaxssl: {config.method} on {config.dataset}{note}, {par.num_devices} "
                 f"device(s) ({jax.devices()[0].platform}, {config.parallel}), global batch "
                 f"{config.batch_size}, {total_steps} steps, {origin}; workdir {workdir}",
                 flush=True,
@@ -443,21 +393,15 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         )
         ids_log = (
             open_log(os.path.join(workdir, "example_ids.jsonl"))
-            if main and config.log_example_ids
+            if ctx.main and config.log_example_ids
             else None
         )
         writer = MetricWriter(workdir)
-        features = (
-            Features(method.features, par, config, transform)
-            if hasattr(method, "features")
-            else None
-        )
-        picture_images = None
-        if main and hasattr(method, "pictures") and config.generative.pictures_every_steps:
-            picture_images = _picture_images(eval_src or train_src, transform, config)
+        periodic = [hook for hook in hooks(method) if hook.every]
 
     start = int(jax.device_get(par.from_device(state).step))
-    bar = tqdm(total=stop, initial=start, disable=not main, desc="train", unit="step")
+    bar = tqdm(total=stop, initial=start, disable=not ctx.main, desc="train", unit="step")
+    report = Report(writer, bar)
     last_time, last_step = time.time(), start
     skip = config.skip_nonfinite_steps
     # The guard reads each step's finiteness flag one step late, so the host
@@ -493,7 +437,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                     _guard(*pending, par, ckpt, skip)  # never save a non-finite state
                     pending = None
                     force = done == stop or signals.received is not None
-                    ckpt.save(done, par.from_device(state), iterator, config, force=force)
+                    ckpt.save(done, par.from_device(state), iterator, record, force=force)
                     if signals.received:
                         ckpt.wait()
                         bar.write(
@@ -508,25 +452,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                         )
                         stop = done
                         break
-                every = config.generative.pictures_every_steps
-                if every and done % every == 0 and picture_images is not None:
-                    _save_pictures(
-                        method, par.from_device(state), picture_images, config, workdir, done
-                    )
-                knn_every = config.eval.knn_every_steps if features is not None else 0
-                if knn_every and done % knn_every == 0:
+                due = [hook for hook in periodic if done % hook.every == 0]
+                if due:
                     host = par.from_device(state)
-                    monitor, _ = _evaluate(
-                        features,
-                        host.params,
-                        _model_state(host),
-                        fit_src,
-                        eval_src,
-                        config,
-                        probe=False,
-                    )
-                    writer.write(done, monitor, prefix="eval")
-                    bar.write(f"step {done}: kNN top-1 {monitor['knn_top1']:.4f}")
+                    for hook in due:
+                        hook.fn(done, host, report)
                 bar.update(1)
             if pending is not None:
                 _guard(*pending, par, ckpt, skip)
@@ -535,243 +465,75 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             if ids_log is not None:
                 ids_log.close()
             ckpt.wait()
-    results: dict[str, Any] = {"steps": stop, "total_steps": total_steps}
-    if labelled is not None:
-        results["labelled_examples"] = len(labelled)
-    embeddings = None
-    if stop == total_steps and config.eval.final:
-        host = par.from_device(state)
-        if config.method == "classifier":
-            scores, embeddings = _classifier_eval(
-                method, par, host, features, train_src, fit_src, eval_src, labelled, config
-            )
-        elif hasattr(method, "features"):
-            scores, embeddings = _final_eval(
-                method, par, host, create, features, fit_src, eval_src, config
-            )
-        else:  # language models: no labels to probe; held-out numbers below
-            scores = {}
-        if hasattr(method, "eval_terms") or hasattr(method, "pictures"):
-            scores.update(_held_out_eval(method, par, host, eval_src, transform, config, workdir))
-        if text_baseline is not None:
-            scores["eval_unigram_bits_per_byte"] = text_baseline
+    return Trained(method, state, stop, total_steps, create, writer, ckpt)
+
+
+def finish(
+    ctx: Context,
+    trained: Trained | None,
+    results: dict[str, Any],
+    scores: dict[str, Any] | None,
+    embeddings,
+    summary: Callable[[dict, ml_collections.ConfigDict], str],
+) -> dict[str, Any]:
+    """Records the final evaluation and prints the summary line; returns ``results``.
+
+    Args:
+      ctx: the run.
+      trained: from :func:`train`; None for a program that trained nothing.
+      results: what the run reports besides the scores (``steps``, ...);
+        ``scores`` and ``wall_s`` are added to it.
+      scores: the final evaluation, or None when none was made.
+      embeddings: ``(eval features, eval labels)`` for ``embeddings.npz``, or None.
+      summary: ``(results, config) -> line``, the program's summary line.
+    """
+    config, workdir = ctx.config, ctx.workdir
+    complete = trained is None or trained.complete
+    if trained is None:
+        writer = MetricWriter(workdir) if ctx.main else None
+    else:
+        writer = trained.writer
+    if scores is not None:
         results.update(scores)
-        writer.write(stop, _scalars(scores), prefix="final")
-    writer.close()
-    ckpt.close()
-    results["wall_s"] = time.time() - t0
-    if main and stop == total_steps:
-        _finish(workdir, results, embeddings, config)
-    if main:
-        print(summary_line(results, config), flush=True)
+        if writer is not None:
+            writer.write(results["steps"], scalars(scores), prefix="final")
+    if writer is not None:
+        writer.close()
+    if trained is not None:
+        trained.ckpt.close()
+    results["wall_s"] = time.time() - ctx.t0
+    if ctx.main and complete:
+        save_json(workdir, "results.json", results)
+        if embeddings is not None and config.eval.embeddings:
+            feats, labels = embeddings
+            n = config.eval.embeddings
+            np.savez_compressed(
+                os.path.join(workdir, "embeddings.npz"), features=feats[:n], labels=labels[:n]
+            )
+    if ctx.main:
+        print(summary(results, config), flush=True)
     return results
 
 
-def _scalars(scores: dict) -> dict:
-    """The top-level numbers of ``scores`` (what goes to metrics.jsonl and TensorBoard)."""
-    return {
-        k: v for k, v in scores.items() if isinstance(v, int | float) and not isinstance(v, bool)
-    }
+def initial_state(ctx: Context, method) -> tuple[TrainState, Callable[[], TrainState], str]:
+    """A program that trains nothing: the fresh state with ``config.init_from``'s encoder.
 
-
-def _finish(workdir: str, results: dict, embeddings, config) -> None:
-    _save_json(workdir, "results.json", results)
-    if embeddings is not None and config.eval.embeddings:
-        feats, labels = embeddings
-        n = config.eval.embeddings
-        np.savez_compressed(
-            os.path.join(workdir, "embeddings.npz"), features=feats[:n], labels=labels[:n]
-        )
-
-
-def _model_state(state: TrainState) -> dict:
-    return {"batch_stats": state.batch_stats, "method": state.method_state}
-
-
-def _final_eval(method, par, host, create, features, bank_src, eval_src, config):
-    """kNN, linear probe and k-means of the encoder (and of the baselines).
-
-    Returns ``(scores, (eval features, eval labels))`` of the encoder itself.
+    Returns ``(host state, create, origin)``: ``create`` makes the fresh
+    state (the random-init baseline), ``origin`` says where the parameters
+    came from, for the start-up line.
     """
-    options = {"probe": config.eval.linear_probe, "kmeans": config.eval.kmeans}
-    candidates = [("", host.params, _model_state(host), False)]
-    if config.eval.baselines:
-        init = jax.jit(create)()
-        candidates.append(("random_init_", init.params, _model_state(init), False))
-        candidates.append(("pixels_", None, None, True))
-    out, embeddings = {}, None
-    for prefix, params, model_state, raw in candidates:
-        scores, query = _evaluate(
-            features, params, model_state, bank_src, eval_src, config, raw=raw, **options
-        )
-        embeddings = embeddings or query
-        out.update({prefix + k: v for k, v in scores.items()})
-    return out, embeddings
+    import optax
 
-
-def _held_out_eval(method, par, host, eval_src, transform, config, workdir) -> dict:
-    """Held-out means of the method's ``eval_terms``; its ``pictures`` as PNG grids.
-
-    Returns ``{'eval_<name>': ...}``: each term's mean over the eval split's
-    examples, or what the method's ``summarize`` makes of those means (ratios
-    such as bits per byte); and ``'pictures': {name: path}``.
-    """
-    out: dict[str, Any] = {}
-    if hasattr(method, "eval_terms"):
-        terms = Features(method.eval_terms, par, config, transform)
-        values, _ = terms(host.params, _model_state(host), eval_src)
-        means = {name: float(np.mean(values[:, i])) for i, name in enumerate(method.EVAL_TERMS)}
-        if hasattr(method, "summarize"):
-            means = {k: float(v) for k, v in method.summarize(means).items()}
-        out.update({f"eval_{k}": v for k, v in means.items()})
-    if hasattr(method, "pictures"):
-        images = _picture_images(eval_src, transform, config)
-        if images is not None and jax.process_index() == 0:
-            out["pictures"] = _save_pictures(method, host, images, config, workdir)
-    return out
-
-
-def _picture_images(source, transform, config) -> np.ndarray | None:
-    """The first ``config.generative.pictures`` images of ``source`` (None for none)."""
-    n = min(config.generative.pictures, len(source))
-    if not n:
-        return None
-    records = [source[i] for i in range(n)]
-    if transform is not None:
-        records = [transform(dict(r)) for r in records]
-    return np.stack([np.asarray(r[config.image_key]) for r in records])
-
-
-def _save_pictures(method, host, images, config, workdir, step: int | None = None) -> dict:
-    """``method.pictures`` as PNG grids: ``WORKDIR/<name>.png``, or ``pictures/<name>_<step>.png``.
-
-    The noise is the same at every call (the run's seed), so grids from
-    different steps show the same latent points.
-    """
-    grids = jax.jit(method.pictures)(
-        host.params, _model_state(host), images, jax.random.key(config.seed)
-    )
-    if step is None:
-        paths = {name: os.path.join(workdir, f"{name}.png") for name in grids}
-    else:
-        paths = {name: os.path.join(workdir, "pictures", f"{name}_{step}.png") for name in grids}
-    return {name: save_grid(paths[name], np.asarray(grid), scale=4) for name, grid in grids.items()}
-
-
-def _classifier_eval(method, par, host, features, train_src, fit_src, eval_src, labelled, config):
-    """Test metrics of the fine-tuned classifier, kNN on its encoder, pseudo-label sweep."""
-    params, model_state = host.params, _model_state(host)
-    logits_of = Features(method.logits, par, config, features.transform)
-    logits, test_y = logits_of(params, model_state, eval_src)
-    metrics = classification_metrics(test_y, logits, num_classes=config.num_classes)
-    out: dict[str, Any] = {k: metrics[k] for k in ("top1", "top5") if k in metrics}
-    out["metrics"] = metrics
-    scores, embeddings = _evaluate(
-        features, params, model_state, fit_src, eval_src, config, probe=False
-    )
-    out.update(scores)
-    if labelled is not None and config.finetune.pseudo_label_thresholds:
-        train_logits, train_y = logits_of(params, model_state, train_src)
-        train_feats, _ = features(params, model_state, train_src)
-        out["pseudo_labels"] = pseudo_label_sweep(
-            train_feats,
-            train_y,
-            labelled,
-            np.asarray(jax.nn.softmax(train_logits, axis=-1)),
-            embeddings[0],
-            test_y,
-            thresholds=tuple(config.finetune.pseudo_label_thresholds),
-            num_classes=config.num_classes,
-            **_probe_settings(config),
-        )
-    return out, embeddings
-
-
-def _probe_program(
-    config, workdir, par, method, sample, transform, train_src, eval_src, t0
-) -> dict:
-    """``method = linear_probe``: kNN, linear probe and k-means of ``init_from``'s encoder."""
-    main = jax.process_index() == 0
+    config = ctx.config
 
     def create() -> TrainState:
-        return create_state(method, optax.identity(), jax.random.key(config.seed), sample)
+        return create_state(method, optax.identity(), jax.random.key(config.seed), ctx.sample)
 
     host = jax.device_get(jax.jit(create)())
-    if config.init_from:
-        params, batch_stats = load_pretrained(
-            config.init_from, host.params, host.batch_stats, method.init_from_keys
-        )
-        host = host.replace(params=params, batch_stats=batch_stats)
-        origin = f"encoder from {config.init_from}"
-    else:
-        origin = "random-init encoder (config.init_from is empty)"
-    os.makedirs(workdir, exist_ok=True)
-    if main:
-        _save_json(workdir, "config.json", config.to_dict())
-        print(f"jaxssl: linear_probe on {config.dataset}, {origin}; workdir {workdir}", flush=True)
-    features = Features(method.features, par, config, transform)
-    scores, embeddings = _final_eval(
-        method, par, host, create, features, train_src, eval_src, config
+    if not config.init_from:
+        return host, create, "random-init encoder (config.init_from is empty)"
+    params, batch_stats = load_pretrained(
+        config.init_from, host.params, host.batch_stats, _init_from_keys(method)
     )
-    results = {"steps": 0, "total_steps": 0, **scores, "wall_s": time.time() - t0}
-    if main:
-        writer = MetricWriter(workdir)
-        writer.write(0, _scalars(scores), prefix="final")
-        writer.close()
-        _finish(workdir, results, embeddings, config)
-        print(summary_line(results, config), flush=True)
-    return results
-
-
-def summary_line(results: dict, config: ml_collections.ConfigDict) -> str:
-    """The run's one-line result on the eval split, with baselines and wall time."""
-    held_out = [k for k in results if k.startswith("eval_")]
-    if "knn_top1" not in results and held_out:  # language models
-        parts = ", ".join(f"{k[5:]} {results[k]:.4f}" for k in held_out)
-        return (
-            f"{config.method} ({config.encoder}) on {config.dataset}:{config.eval_split}: "
-            f"held-out {parts} | {results['steps']} steps, {results['wall_s']:.0f} s"
-        )
-    if "knn_top1" not in results:
-        return (
-            f"stopped at step {results['steps']} of {results['total_steps']}; "
-            f"{results['wall_s']:.0f} s"
-        )
-
-    def scores(prefix: str) -> str:
-        parts = [f"kNN {results[prefix + 'knn_top1']:.4f}"]
-        if prefix + "linear_top1" in results:
-            parts.append(f"linear probe {results[prefix + 'linear_top1']:.4f}")
-        if prefix + "kmeans_acc" in results:
-            parts.append(f"k-means {results[prefix + 'kmeans_acc']:.4f}")
-        return ", ".join(parts)
-
-    where = f"{config.dataset}:{config.eval_split}"
-    if config.method == "classifier":
-        line = f"classifier on {where}: top-1 {results['top1']:.4f}"
-        if "top5" in results:
-            line += f", top-5 {results['top5']:.4f}"
-        line += f", encoder kNN {results['knn_top1']:.4f}"
-        if "labelled_examples" in results:
-            line += f" | {results['labelled_examples']} labelled training examples"
-        if "pseudo_labels" in results:
-            sweep = results["pseudo_labels"]
-            rows = ", ".join(
-                f"{r['threshold']:g}: +{r['pseudo_labelled']} {r['top1']:.4f}"
-                for r in sweep["rows"]
-            )
-            line += (
-                f" | pseudo-labels (threshold: added, top-1 of a linear student): "
-                f"none {sweep['labelled_only_top1']:.4f}, {rows}"
-            )
-    else:
-        name = "encoder" if config.method == "linear_probe" else f"{config.method} encoder"
-        line = f"{name} on {where}: {scores('')}"
-        if held_out:
-            line += " | held-out " + ", ".join(f"{k[5:]} {results[k]:.4f}" for k in held_out)
-        if "pictures" in results:
-            line += " | pictures: " + ", ".join(results["pictures"].values())
-        if "random_init_knn_top1" in results:
-            line += f" | random-init encoder: {scores('random_init_')}"
-            line += f" | raw pixels: {scores('pixels_')}"
-    return line + f" | {results['steps']} steps, {results['wall_s']:.0f} s"
+    host = host.replace(params=params, batch_stats=batch_stats)
+    return host, create, f"encoder from {config.init_from}"

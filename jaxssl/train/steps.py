@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
+from jaxssl.methods import protocol
 from jaxssl.train.state import TrainState
 
 
@@ -34,7 +35,9 @@ def make_train_step(
     global and XLA adds the communication.
 
     Args:
-      method: an object with ``loss_fn``, ``axis_name`` and optionally ``post_update``.
+      method: a :class:`jaxssl.methods.protocol.Method`; optionally
+        :class:`~jaxssl.methods.protocol.PostUpdate` or
+        :class:`~jaxssl.methods.protocol.OwnUpdate`.
       tx: the optimizer.
       schedule: if given, its value at the step is reported as ``metrics['lr']``.
       skip_nonfinite: when the loss or the gradient norm is not finite, keep
@@ -46,12 +49,14 @@ def make_train_step(
     Returns:
       The step function, to be wrapped in ``jax.jit`` or ``jax.pmap``.
     """
-    axis_name = getattr(method, "axis_name", None)
-    post_update = getattr(method, "post_update", None)
+    axis_name = method.axis_name
+    post_update = method.post_update if protocol.has(method, protocol.PostUpdate) else None
     # A method with several networks and optimizers (the GAN) brings its own
     # update: (state, batch, rng, tx) -> (state, grads, metrics), averaged
     # over devices by itself; the rest of the step is shared.
-    own_update = getattr(method, "update", None)
+    own_update = method.update if protocol.has(method, protocol.OwnUpdate) else None
+    if own_update is None:
+        protocol.require(method, type(method).__name__, (protocol.LossFn,), "make_train_step")
 
     def gradient_step(state: TrainState, batch: dict, rng: jax.Array):
         aux = {"batch_stats": state.batch_stats, "method": state.method_state}
@@ -113,7 +118,7 @@ def make_finetune_step(
     Raises:
       TypeError: ``classifier`` has no ``logits`` (it is not a classification method).
     """
-    if not callable(getattr(classifier, "logits", None)):
+    if not protocol.has(classifier, protocol.Logits):
         raise TypeError(
             f"classifier must be a classification method with logits(), e.g. "
             f"jaxssl.methods.Classifier; got {type(classifier).__name__}."

@@ -10,8 +10,7 @@ from PIL import Image
 
 from jaxssl import methods
 from jaxssl.eval.pictures import image_grid
-from jaxssl.train import Parallel, create_state, make_mesh, make_train_step
-from jaxssl.train.loop import run
+from jaxssl.train import Parallel, create_state, make_mesh, make_train_step, run
 from jaxssl.train.optim import make_optimizer, make_schedule
 from tests.methods.conftest import digit_images, random_batches
 from tests.train.conftest import load_config

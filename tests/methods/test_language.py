@@ -9,8 +9,7 @@ import pytest
 
 from jaxssl import generate, methods
 from jaxssl.data import text
-from jaxssl.train import Parallel, create_state, make_mesh, make_train_step
-from jaxssl.train.loop import run
+from jaxssl.train import Parallel, create_state, make_mesh, make_train_step, run
 from jaxssl.train.optim import make_optimizer, make_schedule
 from tests.train.conftest import load_config
 

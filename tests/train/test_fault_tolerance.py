@@ -1,5 +1,6 @@
 """Fault tolerance: killed and terminated runs resume exactly, damaged checkpoints, NaN guard."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -12,8 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxssl import methods
 from jaxssl.data import data_source, make_loader
+from jaxssl.methods import registry
 from jaxssl.train import run
 from jaxssl.train.checkpoint import Checkpointer, CheckpointSaveError, read_state
 from tests.conftest import DEVICE_COUNT_FLAG
@@ -241,13 +242,14 @@ def _batches(config, data_dir, steps):
 @pytest.mark.slow
 def test_nonfinite_loss_stops_the_run_or_is_skipped(tiny_config, tmp_path, data_dir, monkeypatch):
     config = _tiny(tiny_config, num_steps=12, log_every_steps=1)
-    build = methods.build
+    spec = registry.METHODS[config.method]
     batches = _batches(config, data_dir, 12)
     # an example first drawn after the checkpoint at step 8
     index = int(batches[9][0])
     hits = [step for step, ids in enumerate(batches, 1) if index in ids]
     assert hits[0] == 10
-    monkeypatch.setattr(methods, "build", lambda *a, **k: _PoisonedAt(build(*a, **k), index))
+    poisoned = dataclasses.replace(spec, build=lambda *a: _PoisonedAt(spec.build(*a), index))
+    monkeypatch.setitem(registry.METHODS, config.method, poisoned)
 
     workdir = tmp_path / "stop"
     with pytest.raises(FloatingPointError) as err:

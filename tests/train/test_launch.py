@@ -2,7 +2,7 @@
 
 import pytest
 
-from jaxssl.train.loop import is_multiprocess_launch
+from jaxssl.train.launch import is_multiprocess_launch
 from jaxssl.train.parallel import check_batch_size
 
 
