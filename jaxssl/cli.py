@@ -1,0 +1,177 @@
+"""jaxssl's training program: ``jaxssl-train`` (installed) or ``python train.py`` (a checkout).
+
+  jaxssl-train                                      # SimCLR on the bundled digits, then probes
+  jaxssl-train --config=simclr_cifar10 --workdir=runs/c10
+  jaxssl-train --config=simclr_cifar10:800 --config.batch_size=1024
+  jaxssl-train --config=configs/finetune_digits.py --config.init_from=runs/digits
+
+``--config`` takes the name of a shipped config (``NAME`` or ``NAME:ARG``: the
+files of the repository's ``configs/``, installed as the package
+``jaxssl.configs``) or the path of a config file (``PATH.py`` or
+``PATH.py:ARG``); ARG is passed to its ``get_config``. An argument with a
+path separator or ending in ``.py`` is a path, anything else a name.
+
+``--config.KEY=VALUE`` overrides any key (an unknown key is an error). With no
+``--workdir`` the run goes to ``runs/<timestamp>``. Re-running with the same
+workdir resumes from its newest checkpoint, exactly where it stopped.
+
+SIGTERM or Ctrl-C (SIGINT) finishes the current step, saves a checkpoint and
+exits with status 0; run the same command again to continue. A config file is
+Python and is executed: run only config files you trust.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+import warnings
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from jaxssl.train import run
+
+DEFAULT_CONFIG = "simclr_digits"
+
+
+def configs_dir() -> str:
+    """The folder of the shipped configs: the package ``jaxssl.configs``.
+
+    An installed jaxssl (wheel or editable) has that package; a checkout used
+    without installing (``PYTHONPATH=.``) or installed before the package
+    existed falls back to the checkout's ``configs/`` folder, the same files.
+    """
+    try:
+        spec = importlib.util.find_spec("jaxssl.configs")
+    except ImportError:
+        spec = None
+    if spec is not None and spec.origin:
+        return os.path.dirname(spec.origin)
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+
+def config_names() -> list[str]:
+    """The names ``--config`` accepts: one per ``.py`` file of :func:`configs_dir`."""
+    folder = configs_dir()
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return sorted(
+        n.removesuffix(".py") for n in names if n.endswith(".py") and not n.startswith("_")
+    )
+
+
+def resolve_config(argument: str) -> tuple[str, str | None]:
+    """``(path, arg)`` of a ``--config`` value: ``NAME[:ARG]`` or ``PATH.py[:ARG]``.
+
+    A value whose part before the first ``:`` holds a path separator or ends
+    in ``.py`` is a path (relative ones from the working directory) and comes
+    back as it is; otherwise it names a shipped config.
+
+    Raises:
+      ValueError: a name that is not a shipped config (the message lists the
+        names there are), or a path where no file is.
+    """
+    target, colon, arg = argument.partition(":")
+    separators = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    names = config_names()
+    if target.endswith(".py") or any(s in target for s in separators):
+        if not os.path.isfile(target):
+            stem = os.path.basename(target).removesuffix(".py")
+            hint = f"; a shipped config is named {stem}: --config={stem}" if stem in names else ""
+            raise ValueError(f"config file {target!r} does not exist{hint}.")
+        return target, arg if colon else None
+    if target not in names:
+        raise ValueError(
+            f"no shipped config named {target!r}; the names are: {', '.join(names)} "
+            "(or pass a config file: --config=PATH.py[:ARG])."
+        )
+    return os.path.join(configs_dir(), f"{target}.py"), arg if colon else None
+
+
+class _NameOrFileParser(config_flags.config_flags.ConfigFileFlagParser):
+    """ml_collections' config file parser, turning a shipped config's name into its path first."""
+
+    def parse(self, argument):
+        path, arg = resolve_config(argument)
+        with warnings.catch_warnings():
+            # ml_collections loads the file with importlib's deprecated load_module:
+            # nothing a user of the program can act on
+            warnings.filterwarnings("ignore", "the load_module", DeprecationWarning)
+            return super().parse(path if arg is None else f"{path}:{arg}")
+
+
+# The flag is defined without a default (nothing is loaded yet), given the
+# parser that knows the names, then its default, which that parser loads.
+_CONFIG = config_flags.DEFINE_config_file(
+    "config",
+    None,
+    "A shipped config by name, NAME or NAME:ARG (e.g. simclr_cifar10:800), or a config "
+    "file, PATH.py or PATH.py:ARG; ARG is passed to its get_config, --config.KEY=VALUE "
+    f"overrides a key. The names: {', '.join(config_names())}.",
+)
+flags.FLAGS["config"].parser = _NameOrFileParser(name="config")
+flags.FLAGS.set_default("config", DEFAULT_CONFIG)
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Run directory (checkpoints, metrics); default runs/<timestamp>."
+)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """Parses ``argv`` into the flags; returns the arguments left over.
+
+    Raises:
+      flags.Error: a bad flag value, an unknown config name, a config file
+        that cannot be loaded, or an override ``--config.KEY=...`` of a key
+        the config does not have (ml_collections raises a bare
+        ``AttributeError: 'KEY'`` for that one).
+    """
+    try:
+        left = flags.FLAGS(argv)
+    except (AttributeError, KeyError) as error:
+        key = str(error).strip("'\"")
+        named = [
+            a.split("=")[0]
+            for a in argv[1:]
+            if a.startswith("--config.") and key in a.split("=")[0].split(".")
+        ]
+        if not named:  # not an override's: an error of the config file itself
+            raise
+        raise flags.IllegalFlagValueError(
+            f"{' '.join(named)}: the config has no key {key!r}; every key is "
+            "listed in jaxssl/train/config.py."
+        ) from error
+    try:
+        _CONFIG.value.keys()
+    except OSError as error:  # ml_collections defers a missing file's error to first use
+        raise flags.IllegalFlagValueError(f"--config: {error}") from error
+    return left
+
+
+def _parse_flags_or_exit(argv: list[str]) -> list[str]:
+    """``parse_flags``, with absl's usual one-line report and exit status 1 on error."""
+    try:
+        return parse_flags(argv)
+    except flags.Error as error:
+        sys.stderr.write(f"FATAL Flags parsing error: {error}\n")
+        sys.stderr.write("Pass --helpshort or --helpfull to see help on flags.\n")
+        sys.exit(1)
+
+
+def main(argv):
+    """Runs the config in the workdir."""
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not flags.FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
+    workdir = _WORKDIR.value or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    run(_CONFIG.value, workdir)
+
+
+def run_cli() -> None:
+    """The program: ``jaxssl-train``'s entry point, and what ``train.py`` runs."""
+    # --helpshort lists the flags of the main module (absl takes it from
+    # sys.argv[0]): this module's, for the script that calls this.
+    for name in ("config", "workdir"):
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
+    app.run(main, flags_parser=_parse_flags_or_exit)
