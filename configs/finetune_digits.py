@@ -12,7 +12,7 @@ Without init_from it trains the same network from random initialisation
 --config.optim.encoder_lr_mult=0`` trains the head alone (linear evaluation
 with augmentation).
 
-Expected: see README, "Results on digits" (CPU, about 25 s).
+Expected: see docs/evaluation.md, "Results on digits" (CPU, about 25 s).
 """
 
 import os

@@ -14,7 +14,7 @@ refitted on all of train and scored on the 355 test digits. With
 on raw pixels. Without init_from the encoder is the random-init one.
 
 Expected: the linear and kNN numbers of the pretraining run's own final line
-(README, "Results on digits"), in about 10 s on a CPU.
+(docs/evaluation.md, "Results on digits"), in about 10 s on a CPU.
 """
 
 import os

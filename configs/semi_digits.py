@@ -16,7 +16,7 @@ set and a linear classifier on the fine-tuned features is retrained on both.
 kNN uses the labelled subset as its bank. Without init_from: the
 random-init baseline.
 
-Expected: see README, "Results on digits" (CPU, about 20 s each).
+Expected: see docs/evaluation.md, "Results on digits" (CPU, about 20 s each).
 """
 
 import os

@@ -1,4 +1,4 @@
-"""The README's examples run as written, and its quickstart file is the same code."""
+"""The README's examples run as written, its quickstart file is the same code, its links resolve."""
 
 import contextlib
 import io
@@ -16,6 +16,8 @@ EXAMPLES = re.findall(r"<!-- test:example -->\n```python\n(.*?)```", README, re.
 
 def test_readme_has_examples():
     assert len(EXAMPLES) == 2
+    # A marker whose block the pattern misses (a ```py fence, say) would go untested.
+    assert len(re.findall(r"^<!-- test:example -->$", README, re.M)) == len(EXAMPLES)
 
 
 def _run(code: str) -> str:
@@ -61,3 +63,24 @@ def test_quickstart_runs_as_a_script(script):
     )
     assert done.returncode == 0, done.stderr
     assert "after" in done.stdout
+
+
+def _relative_links(text: str) -> list[str]:
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # not inside code blocks
+    text = re.sub(r"`[^`\n]*`", "", text)  # nor inside code spans
+    targets = re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", text)
+    return [t for t in targets if not re.match(r"[a-z][a-z0-9+.-]*:|#", t)]
+
+
+def test_readme_relative_links_resolve():
+    links = _relative_links(README)
+    assert links, "the README links to its docs pages"
+    missing = [t for t in links if not (ROOT / t.split("#", 1)[0]).exists()]
+    assert not missing, missing
+
+
+def test_readme_links_every_docs_page():
+    linked = {t.split("#", 1)[0] for t in _relative_links(README)}
+    pages = {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")}
+    assert pages, "docs/ has pages"
+    assert pages <= linked, sorted(pages - linked)
