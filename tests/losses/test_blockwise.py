@@ -24,7 +24,9 @@ def _views(rng, n, d, dtype=np.float32, noise=0.5):
 
 
 def _value_and_grads(fn, z1, z2):
-    return jax.value_and_grad(fn, argnums=(0, 1))(z1, z2)
+    # compiled: the sweep compares the two paths' math, and eager dispatch of
+    # the blockwise loop cost seconds per case (eager is covered in test_transforms)
+    return jax.jit(jax.value_and_grad(fn, argnums=(0, 1)))(z1, z2)
 
 
 F32_EPS = float(np.finfo(np.float32).eps)

@@ -63,7 +63,8 @@ def test_vmap_over_independent_problems(case, rng):
     n, problems = case.sizes[1], 3
     per_problem = [make_inputs(case, rng, n) for _ in range(problems)]
     stacked = [jnp.stack(arrays) for arrays in zip(*per_problem, strict=True)]
-    values = jax.vmap(case.fn)(*stacked)
+    # under jit: vmap's batching rules are what is checked, not eager dispatch (eager is above)
+    values = jax.jit(jax.vmap(case.fn))(*stacked)
     expected = [case.ref(*host(arrays)) for arrays in per_problem]
     assert values.shape == (problems,)
     assert_close(values, np.array(expected), case)
@@ -95,4 +96,6 @@ def test_gradients_float64_match_finite_differences(case, rng):
             return case.fn(*args)
 
         assert loss_of_floats(*floats).dtype == jnp.float64
-        check_grads(loss_of_floats, floats, order=1, modes=("rev",), eps=1e-6)
+        # compiled once: finite differences evaluate the loss many times, and eager
+        # dispatch of every primitive cost seconds per loss (eager is tested above)
+        check_grads(jax.jit(loss_of_floats), floats, order=1, modes=("rev",), eps=1e-6)

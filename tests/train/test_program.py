@@ -54,7 +54,9 @@ def uninterrupted(tmp_path_factory, data_dir):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not stdout.exists():
             shutil.rmtree(workdir, ignore_errors=True)
-            stdout.write_text(_train_py(workdir, data_dir).stdout)
+            # one device: the CLI end to end is the point (8 devices = 1 is
+            # test_steps.py's), and one compiles and runs several times faster
+            stdout.write_text(_train_py(workdir, data_dir, "--config.num_devices=1").stdout)
     return workdir, stdout.read_text()
 
 
@@ -192,6 +194,7 @@ def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys,
     # Fine-tune from it on 10% of the labels: the run starts from its encoder.
     tiny_config.init_from = str(first)
     tiny_config.parallel = "jit"
+    tiny_config.num_devices = 1  # what follows does not depend on the device count
     tiny_config.method = "classifier"
     tiny_config.num_steps = 2
     tiny_config.batch_size = 32
