@@ -22,10 +22,6 @@ class LinearProbe(Program):
     name = "linear_probe"
     needs = (protocol.Features,)
 
-    def need_eval(self, config):
-        """Always: evaluating is all it does."""
-        return True
-
     def run(self, config, workdir, spec, t0):
         """Probes the encoder; writes config.json, results.json, embeddings.npz."""
         ctx = loop.setup(

@@ -35,6 +35,7 @@ from typing import Any
 import jax
 import ml_collections
 import numpy as np
+import optax
 from tqdm.auto import tqdm
 
 from jaxssl.data import datasets
@@ -522,8 +523,6 @@ def initial_state(ctx: Context, method) -> tuple[TrainState, Callable[[], TrainS
     state (the random-init baseline), ``origin`` says where the parameters
     came from, for the start-up line.
     """
-    import optax
-
     config = ctx.config
 
     def create() -> TrainState:
