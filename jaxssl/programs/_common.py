@@ -216,6 +216,13 @@ def encoder_line(name: str, results: dict, config: ml_collections.ConfigDict) ->
     return line + steps_text(results)
 
 
+def pretrained_line(results: dict, config: ml_collections.ConfigDict) -> str:
+    """``simclr encoder on digits:test: ...``, or the stopped line before a final evaluation."""
+    if "knn_top1" not in results:
+        return stopped_line(results)
+    return encoder_line(f"{config.method} encoder", results, config)
+
+
 def steps_text(results: dict) -> str:
     """`` | 600 steps, 148 s``."""
     return f" | {results['steps']} steps, {results['wall_s']:.0f} s"

@@ -44,6 +44,4 @@ class Generative(Program):
 
     def summary(self, results, config):
         """The encoder's line with ``held-out ...`` and ``pictures: ...``."""
-        if "knn_top1" not in results:
-            return _common.stopped_line(results)
-        return _common.encoder_line(f"{config.method} encoder", results, config)
+        return _common.pretrained_line(results, config)

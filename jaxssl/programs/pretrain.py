@@ -29,6 +29,4 @@ class Pretrain(Program):
 
     def summary(self, results, config):
         """``simclr encoder on digits:test: kNN ..., linear probe ..., k-means ... | ...``."""
-        if "knn_top1" not in results:
-            return _common.stopped_line(results)
-        return _common.encoder_line(f"{config.method} encoder", results, config)
+        return _common.pretrained_line(results, config)

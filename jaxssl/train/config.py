@@ -132,11 +132,6 @@ def _unknown(config, schema, prefix=""):
             yield from _unknown(config[key], schema[key], path + ".")
 
 
-def _choice(value, choices, name):
-    if value not in choices:
-        raise ValueError(f"config.{name} must be one of {choices}, got {value!r}.")
-
-
 def validate(config: ml_collections.ConfigDict) -> None:
     """Raises ``ValueError`` for an unknown key or an invalid value, naming it.
 
@@ -150,7 +145,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
             f"unknown config key(s): {', '.join(unknown)}; see jaxssl/train/config.py "
             "and jaxssl/methods/sections.py for every key."
         )
-    _choice(config.method, METHODS, "method")
+    choice(config, "method", METHODS)
     spec = registry.spec(config.method)
     choice(config, "dtype", DTYPES)
     choice(config, "parallel", PARALLEL)
