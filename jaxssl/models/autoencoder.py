@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxssl.models._common import check_image_shape
+from jaxssl.models._common import Conv, ConvTranspose, check_image_shape
 
 
 def _check_divisible(shape, n_down: int) -> None:
@@ -35,7 +35,7 @@ class _ConvEncoder(nn.Module):
     @nn.compact
     def __call__(self, x):
         for width in self.features:
-            x = nn.Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype)(x)
+            x = Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype)(x)
             x = nn.max_pool(nn.relu(x), (2, 2), strides=(2, 2))
         return x
 
@@ -50,8 +50,8 @@ class _ConvDecoder(nn.Module):
     def __call__(self, x):
         kw = {"dtype": self.dtype, "param_dtype": self.param_dtype}
         for width in reversed(self.features):
-            x = nn.relu(nn.ConvTranspose(width, (3, 3), strides=(2, 2), **kw)(x))
-        return nn.Conv(self.channels, (3, 3), **kw)(x)
+            x = nn.relu(ConvTranspose(width, (3, 3), strides=(2, 2), **kw)(x))
+        return Conv(self.channels, (3, 3), **kw)(x)
 
 
 class ConvAutoencoder(nn.Module):

@@ -13,6 +13,8 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxssl.models._common import Conv
+
 
 class SmallCNN(nn.Module):
     """Conv(3x3)+ReLU+MaxPool(2x2) per entry of ``features``, then Dense(512)+ReLU.
@@ -41,7 +43,7 @@ class SmallCNN(nn.Module):
         """Images ``[B, H, W, C]`` -> ``[B, dense_features]`` or logits ``[B, num_classes]``."""
         x = jnp.asarray(x, self.dtype)
         for width in self.features:
-            x = nn.Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype)(x)
+            x = Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype)(x)
             x = nn.max_pool(nn.relu(x), (2, 2), strides=(2, 2), padding="SAME")
         x = x.reshape(x.shape[0], -1)
         x = nn.relu(

@@ -17,7 +17,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxssl.models._common import batch_norm, check_image_shape
+from jaxssl.models._common import Conv, ConvTranspose, batch_norm, check_image_shape
 
 
 def _stages(image_shape: Sequence[int]) -> int:
@@ -63,9 +63,9 @@ class DCGANGenerator(nn.Module):
         x = nn.relu(batch_norm(self, train)(x.reshape(z.shape[0], 4, 4, width)))
         for _ in range(n - 1):
             width //= 2
-            x = nn.ConvTranspose(width, (4, 4), strides=(2, 2), use_bias=False, **kw)(x)
+            x = ConvTranspose(width, (4, 4), strides=(2, 2), use_bias=False, **kw)(x)
             x = nn.relu(batch_norm(self, train)(x))
-        x = nn.ConvTranspose(self.image_shape[-1], (4, 4), strides=(2, 2), **kw)(x)
+        x = ConvTranspose(self.image_shape[-1], (4, 4), strides=(2, 2), **kw)(x)
         return jnp.tanh(x)
 
 
@@ -99,7 +99,7 @@ class DCGANDiscriminator(nn.Module):
         kw = {"dtype": self.dtype, "param_dtype": self.param_dtype}
         x = jnp.asarray(x, self.dtype)
         for stage in range(n):
-            x = nn.Conv(self.base_features * 2**stage, (4, 4), strides=(2, 2), **kw)(x)
+            x = Conv(self.base_features * 2**stage, (4, 4), strides=(2, 2), **kw)(x)
             if stage > 0:
                 x = batch_norm(self, train)(x)
             x = nn.leaky_relu(x, 0.2)

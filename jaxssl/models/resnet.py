@@ -15,7 +15,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxssl.models._common import batch_norm, check_choice
+from jaxssl.models._common import Conv, batch_norm, check_choice
 
 STEMS = ("imagenet", "cifar")
 
@@ -33,7 +33,7 @@ class BasicBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool):  # noqa: D102
-        conv = partial(nn.Conv, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype)
+        conv = partial(Conv, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype)
         norm = partial(batch_norm, self, train)
         y = conv(self.features, (3, 3), self.strides, padding=1)(x)
         y = nn.relu(norm()(y))
@@ -56,7 +56,7 @@ class Bottleneck(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool):  # noqa: D102
-        conv = partial(nn.Conv, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype)
+        conv = partial(Conv, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype)
         norm = partial(batch_norm, self, train)
         y = nn.relu(norm()(conv(self.features, (1, 1))(x)))
         y = nn.relu(norm()(conv(self.features, (3, 3), self.strides, padding=1)(y)))
@@ -106,7 +106,7 @@ class ResNet(nn.Module):
         """Images ``[B, H, W, C]`` -> logits ``[B, num_classes]`` or features ``[B, F]``."""
         check_choice(self.stem, "stem", STEMS)
         width = 64 * self.width_multiplier
-        conv = partial(nn.Conv, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype)
+        conv = partial(Conv, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype)
         x = jnp.asarray(x, self.dtype)
         if self.stem == "imagenet":
             x = conv(width, (7, 7), 2, padding=3, name="stem_conv")(x)

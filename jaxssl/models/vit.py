@@ -14,7 +14,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxssl.models._common import check_choice
+from jaxssl.models._common import Conv, check_choice
 from jaxssl.models.transformer import EncoderBlock
 
 POOLS = ("cls", "mean")
@@ -58,7 +58,7 @@ class ViT(nn.Module):
                 f"got images of shape {x.shape}."
             )
         dense_kw = {"dtype": self.dtype, "param_dtype": self.param_dtype}
-        x = nn.Conv(self.hidden_dim, (p, p), strides=(p, p), name="patch_embed", **dense_kw)(
+        x = Conv(self.hidden_dim, (p, p), strides=(p, p), name="patch_embed", **dense_kw)(
             jnp.asarray(x, self.dtype)
         )
         x = x.reshape(x.shape[0], -1, self.hidden_dim)

@@ -384,6 +384,28 @@ def test_cross_replica_batch_norm_under_pmap_equals_global_batch(make_model, rng
     assert np.abs(np.asarray(out_local.reshape(out_1.shape) - out_1)).max() > 1e-3
 
 
+@pytest.mark.parametrize("partitionable", [True, False])
+def test_conv_kernels_are_flax_lecun_normal_bit_for_bit(partitionable):
+    """The models' convolution initialiser draws exactly Flax's default's numbers.
+
+    The reference is Flax's own ``lecun_normal`` on the kernel's real shape,
+    under either threefry layout; the tree of a whole model is checked too.
+    """
+    from jaxssl.models._common import Conv, lecun_normal_kernel
+
+    reference = nn.initializers.lecun_normal()
+    with jax.threefry_partitionable(partitionable):
+        for shape, dtype in (((3, 3, 2, 4), jnp.float32), ((2, 3, 5), jnp.bfloat16)):
+            got = lecun_normal_kernel(jax.random.key(7), shape, dtype)
+            want = reference(jax.random.key(7), shape, dtype)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(want, np.float32))
+        x = jnp.zeros((1, 4, 4, 2))
+        ours = Conv(4, (3, 3)).init(jax.random.key(1), x)
+        flax_default = nn.Conv(4, (3, 3)).init(jax.random.key(1), x)
+    assert jax.tree.all(jax.tree.map(np.array_equal, ours, flax_default))
+
+
 def test_unknown_model_name_lists_known_ones():
     with pytest.raises(ValueError, match=r"unknown model 'resnet19'; known models: .*resnet18"):
         models.get_model("resnet19")

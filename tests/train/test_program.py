@@ -221,7 +221,7 @@ def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys,
     method = methods.build(config)
     tx = make_optimizer(config.optim, make_schedule(config.optim, 32, 2, 1))
     batch = {k: v[:32] for k, v in _digits_batch(train).items()}
-    state = create_state(method, tx, jax.random.key(0), batch)
+    state = jax.jit(lambda: create_state(method, tx, jax.random.key(0), batch))()
     params, batch_stats = load_pretrained(str(first), state.params, state.batch_stats, ("encoder",))
     equal = jax.tree.map(np.array_equal, params["encoder"], pretrained["encoder"])
     assert all(jax.tree.leaves(equal))
