@@ -32,8 +32,20 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from jaxssl.train import run
+from jaxssl.train.checkpoint import CheckpointSaveError
+from jaxssl.train.workdir import WorkdirInUseError
 
 DEFAULT_CONFIG = "simclr_digits"
+# What a bad config, bad data, a used workdir or a failed save raises: the
+# user gets the message alone, exit status 1 (JAXSSL_TRACEBACK=1 re-raises).
+USER_ERRORS = (
+    ValueError,
+    TypeError,
+    OSError,
+    FloatingPointError,
+    WorkdirInUseError,
+    CheckpointSaveError,
+)
 
 
 def configs_dir() -> str:
@@ -165,7 +177,15 @@ def main(argv):
     if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
     workdir = _WORKDIR.value or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-    run(_CONFIG.value, workdir)
+    try:
+        run(_CONFIG.value, workdir)
+    except USER_ERRORS as error:
+        if os.environ.get("JAXSSL_TRACEBACK", "") not in ("", "0"):
+            raise
+        # the message says what was wrong and what to do; a traceback would bury it
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        print("(JAXSSL_TRACEBACK=1 shows where it was raised)", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 def run_cli() -> None:

@@ -431,3 +431,21 @@ def test_a_flag_error_exits_with_status_1_and_one_line(capsys):
     err = capsys.readouterr().err
     assert "FATAL Flags parsing error: --config.optim.lerning_rate: the config has no key" in err
     assert "Traceback" not in err
+
+
+def test_a_start_up_error_exits_with_status_1_and_the_message_alone(tmp_path, capsys, monkeypatch):
+    """A run refused at start-up: its message, exit status 1, no traceback (unless asked)."""
+    argv = ["train.py", f"--config={ROOT / 'configs' / 'tiny.py'}", f"--workdir={tmp_path / 'w'}"]
+    argv.append("--config.resume_override=optim.base_lrr")
+    with _train_module(argv) as train:
+        flags_argv = train.parse_flags(argv)
+        with pytest.raises(SystemExit) as exit_:
+            train.main(flags_argv)
+        assert exit_.value.code == 1
+        err = capsys.readouterr().err
+        assert "error: ValueError: config.resume_override names 'optim.base_lrr'" in err
+        assert "Traceback" not in err and "JAXSSL_TRACEBACK=1" in err
+        monkeypatch.setenv("JAXSSL_TRACEBACK", "1")
+        with pytest.raises(ValueError, match="resume_override names"):
+            train.main(flags_argv)
+    assert not (tmp_path / "w").exists()

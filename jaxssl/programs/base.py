@@ -18,6 +18,7 @@ from jaxssl.train import loop
 from jaxssl.train.features import Features
 from jaxssl.train.loop import Context, Hook, Trained
 from jaxssl.train.state import TrainState
+from jaxssl.train.workdir import WorkdirLock
 
 
 class Program:
@@ -85,12 +86,17 @@ class Program:
             self.check(method, spec)
             return method
 
-        trained = loop.train(
-            ctx, build, hooks=lambda method: self.hooks(ctx, method), note=self.note(ctx)
-        )
-        results = {"steps": trained.stop, "total_steps": trained.total_steps, **self.results(ctx)}
-        scores = embeddings = None
-        if trained.complete and config.eval.final:
-            host = ctx.par.from_device(trained.state)
-            scores, embeddings = self.evaluate(ctx, trained, host)
-        return loop.finish(ctx, trained, results, scores, embeddings, self.summary)
+        with WorkdirLock(workdir, enabled=ctx.main):  # one run per workdir
+            trained = loop.train(
+                ctx, build, hooks=lambda method: self.hooks(ctx, method), note=self.note(ctx)
+            )
+            results = {
+                "steps": trained.stop,
+                "total_steps": trained.total_steps,
+                **self.results(ctx),
+            }
+            scores = embeddings = None
+            if trained.complete and config.eval.final:
+                host = ctx.par.from_device(trained.state)
+                scores, embeddings = self.evaluate(ctx, trained, host)
+            return loop.finish(ctx, trained, results, scores, embeddings, self.summary)

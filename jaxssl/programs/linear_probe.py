@@ -8,12 +8,11 @@ with the same baselines.
 
 from __future__ import annotations
 
-import os
-
 from jaxssl.methods import protocol
 from jaxssl.programs import _common
 from jaxssl.programs.base import Program
 from jaxssl.train import loop
+from jaxssl.train.workdir import WorkdirLock
 
 
 class LinearProbe(Program):
@@ -35,18 +34,18 @@ class LinearProbe(Program):
         method = spec.build(ctx.config, ctx.par.axis_name, 1)
         self.check(method, spec)
         host, create, origin = loop.initial_state(ctx, method)
-        os.makedirs(workdir, exist_ok=True)
-        if ctx.main:
-            loop.save_json(workdir, "config.json", ctx.record.to_dict())
-            print(
-                f"jaxssl: linear_probe on {config.dataset}, {origin}; workdir {workdir}",
-                flush=True,
+        with WorkdirLock(workdir, enabled=ctx.main):  # one run per workdir
+            if ctx.main:
+                loop.save_json(workdir, "config.json", ctx.record.to_dict())
+                print(
+                    f"jaxssl: linear_probe on {config.dataset}, {origin}; workdir {workdir}",
+                    flush=True,
+                )
+            scores, embeddings = _common.encoder_eval(
+                ctx, self.features(ctx, method), host, create, ctx.train_src
             )
-        scores, embeddings = _common.encoder_eval(
-            ctx, self.features(ctx, method), host, create, ctx.train_src
-        )
-        results = {"steps": 0, "total_steps": 0}
-        return loop.finish(ctx, None, results, scores, embeddings, self.summary)
+            results = {"steps": 0, "total_steps": 0}
+            return loop.finish(ctx, None, results, scores, embeddings, self.summary)
 
     def summary(self, results, config):
         """``encoder on digits:test: kNN ..., linear probe ..., k-means ... | ...``."""

@@ -11,6 +11,7 @@ batches and random numbers as one that never stopped.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -128,6 +129,14 @@ class Checkpointer:
             f"kept in {self._damaged_root()}; use another workdir to start afresh."
         )
 
+    def saved_config(self, step: int) -> dict | None:
+        """The config checkpoint ``step`` was written with; None when it cannot be read."""
+        try:
+            with open(os.path.join(self.directory, str(step), "config", "metadata")) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
     def _damaged_root(self) -> str:
         return os.path.join(os.path.dirname(self.directory), "damaged_checkpoints")
 
@@ -172,6 +181,22 @@ class Checkpointer:
                 f"({shown}). Resume with the config it was written with (its config.json), "
                 "or use another workdir."
             )
+        # The rest of the state by its arrays' shapes (an optimizer's state is a
+        # tree of named tuples that Orbax stores under other key names): another
+        # optimizer or method state is a config mismatch, never damage.
+        for part in ("opt_state", "method_state", "batch_stats"):
+            if part not in stored:
+                continue
+            have = sorted(tuple(getattr(x, "shape", ())) for x in jax.tree.leaves(stored[part]))
+            need = sorted(tuple(x.shape) for x in jax.tree.leaves(getattr(abstract_state, part)))
+            if have != need:
+                raise ValueError(
+                    f"the checkpoint at step {step} in {self.directory} has another {part} "
+                    f"({len(have)} arrays, {len(need)} in this run): it was written with "
+                    "another optimizer or method setting and cannot go on with this one. "
+                    "Nothing was moved; resume with its config (its config.json), or use "
+                    "another workdir."
+                )
 
     def restore(self, step: int, abstract_state: Any, data_iterator) -> Any:
         """The state at ``step``, laid out like ``abstract_state``; moves ``data_iterator`` too."""

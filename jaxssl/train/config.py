@@ -9,6 +9,7 @@ compiled or read.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 
 import ml_collections
@@ -82,6 +83,8 @@ def default_config() -> ml_collections.ConfigDict:
     # fault tolerance
     c.skip_nonfinite_steps = False  # True: skip updates with a non-finite loss or gradient
     # norm (counted as skipped_steps) instead of stopping with an error
+    c.resume_override = ""  # "optim.base_lr,num_steps": keys a resumed run may change on
+    # purpose (recorded in WORKDIR/resume_history.jsonl); see resume_changes()
     c.log_example_ids = False  # True: WORKDIR/example_ids.jsonl, each step's example indices
     # logging and evaluation
     c.log_every_steps = 50
@@ -189,6 +192,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
         )
     for name in spec.sections:
         sections.SECTIONS[name][1](config)
+    override_keys(config)
     if not spec.trains:
         return  # trains nothing: the schedule keys do not matter
     if config.num_steps == 0 and config.num_epochs == 0:
@@ -206,3 +210,89 @@ def method_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDic
         if name not in own and name in out:
             del out[name]
     return out
+
+
+# What a resumed run may change freely: where and how it runs, logs, saves and
+# evaluates. Every other key (method and its section, model, data, batch size,
+# train split, seed, optimizer, schedule, dtype) changes what the checkpoint
+# goes on training, and must match the run or be named in resume_override.
+RESUME_FREE = (
+    "stop_at_step",
+    "data_dir",
+    "num_devices",
+    "parallel",
+    "worker_count",
+    "log_every_steps",
+    "log_example_ids",
+    "checkpoint",
+    "eval",
+    "eval_split",
+    "init_from",
+    "resume_override",
+    "skip_nonfinite_steps",
+)
+
+
+def _flat(tree: dict, prefix: str = ""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _flat(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", json.loads(json.dumps(value))  # tuples as JSON lists
+
+
+def _covers(names, key: str) -> bool:
+    return any(key == n or key.startswith(n + ".") for n in names)
+
+
+def override_keys(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+    """``config.resume_override`` as key names; ValueError for a name the config lacks."""
+    names = tuple(n.strip() for n in config.resume_override.split(",") if n.strip())
+    known = [key for key, _ in _flat(config.to_dict())]
+    for name in names:
+        if not any(key == name or key.startswith(name + ".") for key in known):
+            raise ValueError(
+                f"config.resume_override names {name!r}, which is not a config key; "
+                "give dotted keys separated by commas, e.g. 'optim.base_lr,num_steps'."
+            )
+    return names
+
+
+def resume_changes(saved: dict, config: ml_collections.ConfigDict) -> dict[str, tuple]:
+    """The keys of ``config`` that differ from the run's ``saved`` config and matter.
+
+    ``{key: (saved value, new value)}`` over the keys outside
+    :data:`RESUME_FREE` that both have: a key the saved config lacks (an older
+    jaxssl wrote it) or this one lacks (another method's section; ``method``
+    itself differs then) is not compared. ``resume_override`` is not applied
+    here: the caller refuses what it does not cover and records the rest.
+    """
+    now = dict(_flat(method_config(config).to_dict()))
+    old = dict(_flat(saved))
+    return {
+        key: (old[key], now[key])
+        for key in sorted(set(now) & set(old))
+        if not _covers(RESUME_FREE, key) and old[key] != now[key]
+    }
+
+
+def check_resume(saved: dict, config: ml_collections.ConfigDict, where: str) -> dict[str, tuple]:
+    """The deliberate changes (``resume_override``) of a resumed run; ValueError for the others.
+
+    Args:
+      saved: the config the run's checkpoints were written with.
+      config: this run's.
+      where: the run's workdir and step, for the message.
+    """
+    changes = resume_changes(saved, config)
+    names = override_keys(config)
+    refused = {k: v for k, v in changes.items() if not _covers(names, k)}
+    if refused:
+        lines = "\n".join(f"  {k}: {a!r} in the run, {b!r} now" for k, (a, b) in refused.items())
+        raise ValueError(
+            f"this config is not the one the run in {where} was trained with:\n{lines}\n"
+            "Resume with the run's values (its config.json), start afresh in another "
+            "--workdir, or, for a deliberate change, name the keys: "
+            f"--config.resume_override={','.join(refused)}"
+        )
+    return changes

@@ -50,6 +50,7 @@ from jaxssl.train.optim import make_optimizer, make_schedule
 from jaxssl.train.parallel import Parallel, check_batch_size, make_mesh, select_devices
 from jaxssl.train.state import TrainState, create_state
 from jaxssl.train.steps import make_train_step
+from jaxssl.train.workdir import check_writable
 
 
 @dataclasses.dataclass
@@ -220,19 +221,37 @@ def _closed_on_error(ckpt: Checkpointer):
         raise
 
 
-def _check_workdir(workdir: str) -> None:
-    """OSError naming ``workdir`` when it cannot be created or written."""
-    probe = os.path.join(workdir, f".write_test_{os.getpid()}")
-    try:
-        os.makedirs(workdir, exist_ok=True)
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-    except OSError as e:
-        raise OSError(
-            f"workdir {workdir!r} is not a writable directory ({type(e).__name__}: {e}); "
-            "choose another --workdir."
-        ) from e
+def _check_resume(ckpt: Checkpointer, config, record, workdir: str) -> dict:
+    """ValueError when the run's checkpoints were written with a config that differs.
+
+    Before anything is restored or moved: a changed optimizer, model, batch
+    size... is refused by name (see :func:`jaxssl.train.config.check_resume`);
+    returns the deliberate changes (``resume_override``) to record.
+    """
+    step = ckpt.latest_step()
+    if step is None:
+        return {}
+    saved = ckpt.saved_config(step)
+    if saved is None:  # an unreadable checkpoint: config.json of the run's last start
+        try:
+            with open(os.path.join(workdir, "config.json")) as f:
+                saved = json.load(f)
+        except (OSError, ValueError):
+            return {}
+    return config_lib.check_resume(saved, record, f"{workdir} (step {step})")
+
+
+def _record_changes(workdir: str, step: int, changes: dict) -> None:
+    """Appends a deliberate resume change to ``WORKDIR/resume_history.jsonl`` and says so."""
+    row = {
+        "step": step,
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "changes": {k: list(v) for k, v in changes.items()},
+    }
+    with open(os.path.join(workdir, "resume_history.jsonl"), "a") as f:
+        f.write(json.dumps(row) + "\n")
+    shown = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items())
+    print(f"resuming from step {step} with changed keys (resume_override): {shown}", flush=True)
 
 
 def _guard(step: int, metrics, par: Parallel, ckpt: Checkpointer, skip: bool) -> None:
@@ -331,7 +350,7 @@ def train(
             "config.num_steps (batches then run across epoch boundaries)."
         )
     steps_per_epoch = max(steps_per_epoch, 1)
-    _check_workdir(workdir)
+    check_writable(workdir)
     ckpt = Checkpointer(
         os.path.join(workdir, "checkpoints"),
         every_steps=config.checkpoint.every_steps,
@@ -362,6 +381,7 @@ def train(
         def create() -> TrainState:
             return create_state(method, tx, jax.random.key(config.seed), ctx.sample)
 
+        changes = _check_resume(ckpt, config, record, workdir)
         restored = ckpt.restore_latest(
             _abstract(create, par), iterator, warn=lambda m: print(m, file=sys.stderr, flush=True)
         )
@@ -380,6 +400,8 @@ def train(
                 state = par.to_device(host.replace(params=params, batch_stats=batch_stats))
                 origin = f"parameters from {config.init_from}"
         if ctx.main:
+            if restored is not None and changes:
+                _record_changes(workdir, restored[1], changes)
             save_json(workdir, "config.json", record.to_dict())
             print(
                 f"jaxssl: {config.method} on {config.dataset}{note}, {par.num_devices} "

@@ -174,8 +174,27 @@ def test_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_config, tmp_p
     results = run(_tiny(tiny_config, stop_at_step=8), str(workdir))
     assert results["steps"] == 8 and _checkpoints(workdir) == [8]
     assert not (workdir / "results.json").exists()
-    run(_tiny(tiny_config, stop_at_step=0), str(workdir))
+
+    # another optimizer: refused by name, before anything is read or moved
+    sgd = {"stop_at_step": 0, "optim.name": "sgd"}
+    with pytest.raises(ValueError, match=r"(?s)optim\.name: 'adamw' in the run, 'sgd' now.*"):
+        run(_tiny(tiny_config.copy_and_resolve_references(), **sgd), str(workdir))
+    # named on purpose, its state still does not fit: a mismatch, never damage
+    with pytest.raises(ValueError, match=r"another opt_state .*Nothing was moved"):
+        changed = tiny_config.copy_and_resolve_references()
+        run(_tiny(changed, **sgd, resume_override="optim.name"), str(workdir))
+    assert _checkpoints(workdir) == [8] and not (workdir / "damaged_checkpoints").exists()
+
+    # a deliberate change of the learning rate goes on, and is recorded
+    lower = {"optim.base_lr": 5e-3, "resume_override": "optim.base_lr"}
+    run(_tiny(tiny_config, stop_at_step=0, **lower), str(workdir))
     assert _checkpoints(workdir) == [8, 16] and (workdir / "results.json").exists()
+    (row,) = _rows(workdir / "resume_history.jsonl")
+    assert row["step"] == 8 and row["changes"] == {"optim.base_lr": [1e-2, 5e-3]}
+    assert (
+        "with changed keys (resume_override): optim.base_lr: 0.01 -> 0.005"
+        in capsys.readouterr().out
+    )
     # the largest array data file of the state (OCDBT's d/ after the merge)
     data = workdir / "checkpoints" / "16" / "state" / "d"
     largest = max((data / f for f in os.listdir(data)), key=os.path.getsize)
@@ -194,9 +213,12 @@ def test_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_config, tmp_p
     assert os.path.getsize(workdir / "damaged_checkpoints" / kept[0] / "state" / "d" / largest.name)
     assert _checkpoints(workdir) == [8, 16]
 
-    # a checkpoint of another model: named parameters, nothing moved
-    wider = _tiny(tiny_config)
+    # another model: the config key named; with it overridden, the parameters
+    wider = _tiny(tiny_config.copy_and_resolve_references())
     wider.encoder_kwargs.dense_features = 48
+    with pytest.raises(ValueError, match=r"encoder_kwargs\.dense_features: 32 in the run, 48 now"):
+        run(wider, str(workdir))
+    wider.resume_override = "encoder_kwargs"
     with pytest.raises(ValueError, match=r"another model .*Dense_0.*\(32,\) in the checkpoint"):
         run(wider, str(workdir))
     assert _checkpoints(workdir) == [8, 16]
