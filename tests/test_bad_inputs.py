@@ -306,6 +306,24 @@ CATALOGUE = [
         "is not a writable directory",
     ),
     (
+        "learning rate that is NaN",
+        lambda env: _run(env, **{"optim.base_lr": float("nan")}),
+        ValueError,
+        "config.optim.base_lr must be a finite number, got nan",
+    ),
+    (
+        "temperature that is infinite",
+        lambda env: _run(env, **{"simclr.temperature": float("inf")}),
+        ValueError,
+        "config.simclr.temperature must be a finite number, got inf",
+    ),
+    (
+        "num_classes below the dataset's",
+        lambda env: _run(env, method="classifier", num_classes=3),
+        ValueError,
+        "config.num_classes=3 is below the 10 classes of digits:train",
+    ),
+    (
         "batch larger than the dataset with epochs",
         lambda env: _run(env, batch_size=4096, num_steps=0, num_epochs=1),
         ValueError,

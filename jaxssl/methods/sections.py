@@ -12,6 +12,7 @@ own method. The small checks below (:func:`choice`, :func:`positive`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 import ml_collections
@@ -39,6 +40,8 @@ def positive(config: ml_collections.ConfigDict, names: Iterable[str], *, allow_z
     """Each ``config.<name>`` must be > 0 (>= 0 with ``allow_zero``)."""
     for name in names:
         value = get(config, name)
+        if not math.isfinite(value):  # NaN compares false with every bound below
+            raise ValueError(f"config.{name} must be a finite number, got {value!r}.")
         if value < 0 or (value == 0 and not allow_zero):
             bound = ">= 0" if allow_zero else "> 0"
             raise ValueError(f"config.{name} must be {bound}, got {value!r}.")
@@ -46,7 +49,7 @@ def positive(config: ml_collections.ConfigDict, names: Iterable[str], *, allow_z
 
 def fraction(config: ml_collections.ConfigDict, name: str, interval: str) -> None:
     """``config.<name>`` must lie in ``interval``: "(0, 1]", "[0, 1)" or "[0, 1]"."""
-    value = get(config, name)
+    value = get(config, name)  # NaN fails every one of these comparisons
     ok = {"(0, 1]": 0 < value <= 1, "[0, 1)": 0 <= value < 1, "[0, 1]": 0 <= value <= 1}[interval]
     if not ok:
         raise ValueError(f"config.{name} must be in {interval}, got {value!r}.")

@@ -260,7 +260,14 @@ def read_state(directory: str) -> dict:
     # that wrote it may have had another device layout than this one.
     item = os.path.join(path, str(step), "state")
     checkpointer = ocp.PyTreeCheckpointer()
-    tree = checkpointer.metadata(item).item_metadata.tree
+    metadata = checkpointer.metadata(item).item_metadata
+    if metadata is None:  # Orbax gives None when state/_METADATA is missing or unreadable
+        raise FileNotFoundError(
+            f"the checkpoint at step {step} in {path} has no readable state metadata "
+            f"({item}/_METADATA); it is damaged or incomplete. Resume its run to fall back "
+            "to an older checkpoint, or point at another run."
+        )
+    tree = metadata.tree
     restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
     return checkpointer.restore(item, args=ocp.args.PyTreeRestore(restore_args=restore_args))
 

@@ -122,8 +122,8 @@ def setup(
         check_batch_size(config.batch_size, par.num_devices, jax.process_count())
     data_dir = config.data_dir or None
     train_src = datasets.data_source(config.dataset, config.train_split, data_dir)
-    if num_classes_from_data and not config.num_classes:
-        config.num_classes = datasets.num_classes(train_src, config.label_key)
+    if num_classes_from_data:
+        _check_num_classes(config, train_src)
     eval_src = (
         datasets.data_source(config.dataset, config.eval_split, data_dir) if need_eval else None
     )
@@ -144,6 +144,27 @@ def setup(
         t0=t0,
         extras=extras,
     )
+
+
+def _check_num_classes(config: ml_collections.ConfigDict, train_src) -> None:
+    """Fills ``config.num_classes`` from the data (when 0); ValueError when it is too small.
+
+    Labels at or above ``num_classes`` would be silently dropped by the one-hot
+    cross-entropy, and the confusion matrix would have too few rows.
+    """
+    if not config.num_classes:
+        config.num_classes = datasets.num_classes(train_src, config.label_key)
+        return
+    try:
+        count = datasets.num_classes(train_src, config.label_key)
+    except ValueError:  # no metadata to compare with (a folder without it, say)
+        return
+    if config.num_classes < count:
+        raise ValueError(
+            f"config.num_classes={config.num_classes} is below the {count} classes of "
+            f"{config.dataset}:{config.train_split} ({config.label_key!r}); set it to "
+            f"{count}, or 0 to take it from the data."
+        )
 
 
 def model_state(state: TrainState) -> dict:

@@ -104,6 +104,16 @@ def test_report_from_the_run(uninterrupted, tmp_path, capsys):
         report.report(str(tmp_path))
 
 
+def test_init_from_a_checkpoint_without_state_metadata_is_named(uninterrupted, tmp_path):
+    """A newest checkpoint that lost state/_METADATA: a clear error, not Orbax's AttributeError."""
+    workdir, _ = uninterrupted
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir / "checkpoints", copy / "checkpoints")
+    (copy / "checkpoints" / "16" / "state" / "_METADATA").unlink()
+    with pytest.raises(FileNotFoundError, match=r"step 16 .* no readable state metadata"):
+        restore_params(str(copy))
+
+
 @pytest.mark.parametrize(
     ("key", "value", "match"),
     [
