@@ -242,7 +242,7 @@ def _closed_on_error(ckpt: Checkpointer):
         raise
 
 
-def _check_resume(ckpt: Checkpointer, config, record, workdir: str) -> dict:
+def _check_resume(ckpt: Checkpointer, record: ml_collections.ConfigDict, workdir: str) -> dict:
     """ValueError when the run's checkpoints were written with a config that differs.
 
     Before anything is restored or moved: a changed optimizer, model, batch
@@ -402,7 +402,7 @@ def train(
         def create() -> TrainState:
             return create_state(method, tx, jax.random.key(config.seed), ctx.sample)
 
-        changes = _check_resume(ckpt, config, record, workdir)
+        changes = _check_resume(ckpt, record, workdir)
         restored = ckpt.restore_latest(
             _abstract(create, par), iterator, warn=lambda m: print(m, file=sys.stderr, flush=True)
         )

@@ -69,6 +69,7 @@ class WorkdirLock:
         self.path = os.path.join(workdir, LOCK_NAME)
         self.workdir = workdir
         self.enabled = enabled
+        self.created = False  # whether acquire() made the workdir
         self.warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
         self.mine = {
             "pid": os.getpid(),
@@ -136,7 +137,7 @@ class WorkdirLock:
         if self.enabled and self._owner() == self.mine:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.path)
-            if getattr(self, "created", False):
+            if self.created:
                 with contextlib.suppress(OSError):  # not empty: the run wrote its files
                     os.rmdir(self.workdir)
 
