@@ -250,7 +250,7 @@ def override_keys(config: ml_collections.ConfigDict) -> tuple[str, ...]:
     names = tuple(n.strip() for n in config.resume_override.split(",") if n.strip())
     known = [key for key, _ in _flat(config.to_dict())]
     for name in names:
-        if not any(key == name or key.startswith(name + ".") for key in known):
+        if not any(_covers((name,), key) for key in known):
             raise ValueError(
                 f"config.resume_override names {name!r}, which is not a config key; "
                 "give dotted keys separated by commas, e.g. 'optim.base_lr,num_steps'."

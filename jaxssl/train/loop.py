@@ -50,7 +50,6 @@ from jaxssl.train.optim import make_optimizer, make_schedule
 from jaxssl.train.parallel import Parallel, check_batch_size, make_mesh, select_devices
 from jaxssl.train.state import TrainState, create_state
 from jaxssl.train.steps import make_train_step
-from jaxssl.train.workdir import check_writable
 
 
 @dataclasses.dataclass
@@ -354,6 +353,9 @@ def train(
 ) -> Trained:
     """Trains (or resumes) ``ctx``'s run; see the module docstring.
 
+    The caller holds the workdir (:class:`jaxssl.train.workdir.WorkdirLock`,
+    which has also checked that every process can write it).
+
     Args:
       ctx: from :func:`setup`.
       build: ``num_steps -> method``, called once the run's length is known.
@@ -371,7 +373,6 @@ def train(
             "config.num_steps (batches then run across epoch boundaries)."
         )
     steps_per_epoch = max(steps_per_epoch, 1)
-    check_writable(workdir)
     ckpt = Checkpointer(
         os.path.join(workdir, "checkpoints"),
         every_steps=config.checkpoint.every_steps,

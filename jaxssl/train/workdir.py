@@ -59,6 +59,9 @@ def _alive(pid: int) -> bool:
 class WorkdirLock:
     """``with WorkdirLock(workdir):`` holds the workdir for one run (see the module docstring).
 
+    Every process checks that the workdir can be written (``OSError``
+    naming it otherwise), whether or not it takes the lock.
+
     Args:
       workdir: the run directory (created if missing).
       enabled: False on processes other than 0 (they share process 0's lock).
@@ -96,10 +99,10 @@ class WorkdirLock:
 
     def acquire(self) -> None:
         """Takes the lock, or raises :class:`WorkdirInUseError` naming the owner."""
+        self.created = not os.path.isdir(self.workdir)
+        check_writable(self.workdir)  # on every process: each one writes to it
         if not self.enabled:
             return
-        self.created = not os.path.isdir(self.workdir)
-        check_writable(self.workdir)
         for _ in range(3):  # a stale lock removed by another starting run: look again
             if self._try_create():
                 return
