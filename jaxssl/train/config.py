@@ -44,6 +44,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.augment = "digits"  # digits | simclr | byol
     c.augment_strength = 1.0  # SimCLR's colour-jitter strength s
     c.worker_count = 0  # Grain worker processes
+    c.read_threads = 0  # Grain threads per process reading batches ahead (0: read on demand)
     # schedule
     c.batch_size = 256  # global, over every device and process
     c.num_epochs = 100
@@ -167,6 +168,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
             "load_size",
             "stop_at_step",
             "worker_count",
+            "read_threads",
             "optim.warmup_epochs",
             "optim.weight_decay",
             "optim.clip_norm",
@@ -222,6 +224,7 @@ RESUME_FREE = (
     "num_devices",
     "parallel",
     "worker_count",
+    "read_threads",
     "log_every_steps",
     "log_example_ids",
     "checkpoint",

@@ -36,6 +36,7 @@ class Features:
             num_epochs=1,
             drop_remainder=False,
             shard_by_process=jax.process_count() > 1,
+            read_threads=self.config.read_threads,
             transform=self.transform,
         )
         for batch in loader:

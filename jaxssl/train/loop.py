@@ -396,6 +396,7 @@ def train(
             seed=config.seed,
             num_epochs=None,
             worker_count=config.worker_count,
+            read_threads=config.read_threads,
             transform=ctx.transform,
         )
         iterator = iter(loader)

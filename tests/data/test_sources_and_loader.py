@@ -172,6 +172,24 @@ def test_worker_processes_yield_the_same_batches(data_dir):
         np.testing.assert_array_equal(a, b)
 
 
+def test_reading_threads_yield_the_same_batches_and_resume():
+    """Batches read ahead by threads: the same ones, in order; the saved position is exact."""
+    src = _Range(64)
+    on_demand = [b["index"] for b in data.make_loader(src, batch_size=8, seed=7, num_epochs=2)]
+    loader = data.make_loader(src, batch_size=8, seed=7, num_epochs=2, read_threads=3)
+    it = iter(loader)
+    first = [next(it)["index"] for _ in range(5)]  # the threads have read further ahead
+    resumed = iter(data.make_loader(src, batch_size=8, seed=7, num_epochs=2, read_threads=3))
+    resumed.set_state(it.get_state())
+    rest = [b["index"] for b in resumed]
+    assert len(first + rest) == len(on_demand) == 16
+    for a, b in zip(first + rest, on_demand, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="read_threads must be an int >= 0"):
+            data.make_loader(src, batch_size=8, read_threads=bad)
+
+
 def _copy_prepared(data_dir, tmp_path, name, file_format):
     """A prepared dataset `name` whose builder code TFDS does not know: the digits
     files under another name, with dataset_info.json saying `file_format`."""
