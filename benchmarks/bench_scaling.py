@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -62,7 +63,15 @@ def main(argv=None) -> None:
     script = bench_train_step.__file__
     env = {}
     if args.simulate:
-        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={args.simulate}"
+        # the caller's other XLA flags stay (and with them the compilation
+        # cache's key: JAX leaves the device count out of it)
+        flags = [
+            f
+            for f in os.environ.get("XLA_FLAGS", "").split()
+            if not f.startswith("--xla_force_host_platform_device_count")
+        ]
+        flags.append(f"--xla_force_host_platform_device_count={args.simulate}")
+        env["XLA_FLAGS"] = " ".join(flags)
         env["JAX_PLATFORMS"] = "cpu"
     counts = args.device_counts
     if not counts:  # 1, 2, 4, ... up to the devices present (asked in a subprocess)
