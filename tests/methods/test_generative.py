@@ -15,7 +15,7 @@ from jaxssl.train.optim import make_optimizer, make_schedule
 from tests.methods.conftest import digit_images, random_batches
 from tests.train.conftest import load_config
 
-BATCH, STEPS = 64, 30
+BATCH, STEPS = 32, 30
 
 
 def _np_bce(logits, x):
