@@ -22,12 +22,15 @@ Python and is executed: run only config files you trust.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
+import re
 import sys
 import time
 import warnings
 
+import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -141,7 +144,10 @@ def parse_flags(argv: list[str]) -> list[str]:
     try:
         left = flags.FLAGS(argv)
     except (AttributeError, KeyError) as error:
-        key = str(error).strip("'\"")
+        # ml_collections' message is "'KEY'", or "'KEY'\nDid you mean ..." (quoted
+        # again by KeyError) when a key is near: the key is its first name
+        found = re.search(r"[A-Za-z_][A-Za-z0-9_]*", str(error))
+        key = found.group() if found else ""
         named = [
             a.split("=")[0]
             for a in argv[1:]
@@ -150,14 +156,40 @@ def parse_flags(argv: list[str]) -> list[str]:
         if not named:  # not an override's: an error of the config file itself
             raise
         raise flags.IllegalFlagValueError(
-            f"{' '.join(named)}: the config has no key {key!r}; every key is "
-            "listed in jaxssl/train/config.py."
-        ) from error
+            f"{' '.join(named)}: the config has no key {key!r}{_suggestion(named[0])}; every "
+            "key is listed in jaxssl/train/config.py."
+        ) from None
     try:
         _CONFIG.value.keys()
     except OSError as error:  # ml_collections defers a missing file's error to first use
         raise flags.IllegalFlagValueError(f"--config: {error}") from error
     return left
+
+
+def _suggestion(flag: str) -> str:
+    """`` (did you mean --config.KEY?)`` for the config key nearest ``--config.NAME``, or ''."""
+    from jaxssl.train.config import default_config
+
+    config = flags.FLAGS["config"].value  # the loaded config, when it got that far
+    if not isinstance(config, ml_collections.ConfigDict):
+        config = default_config()
+    keys = list(_dotted(config.to_dict()))
+    name = flag.removeprefix("--config.")
+    parent, _, leaf = name.rpartition(".")
+    # a near name in the same section first (a shared prefix would make any
+    # key of the section look near), then a near dotted key anywhere
+    siblings = [k.rpartition(".")[2] for k in keys if k.rpartition(".")[0] == parent]
+    close = [f"{parent}.{c}".lstrip(".") for c in difflib.get_close_matches(leaf, siblings, n=1)]
+    close = close or difflib.get_close_matches(name, keys, n=1, cutoff=0.8)
+    return f" (did you mean --config.{close[0]}?)" if close else ""
+
+
+def _dotted(tree: dict, prefix: str = ""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _dotted(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
 
 
 def _parse_flags_or_exit(argv: list[str]) -> list[str]:

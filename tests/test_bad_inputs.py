@@ -300,6 +300,24 @@ CATALOGUE = [
         "tfds build cifar10",
     ),
     (
+        "eval split the dataset lacks",
+        lambda env: _run(env, eval_split="validation", **{"eval.final": True}),
+        ValueError,
+        "config.eval_split='validation' of 'digits': Unknown split 'validation'",
+    ),
+    (
+        "train split the dataset lacks",
+        lambda env: _run(env, train_split="unlabelled"),
+        ValueError,
+        "config.train_split='unlabelled' of 'digits': Unknown split",
+    ),
+    (
+        "data_dir that is a file",
+        lambda env: _run(env, data_dir=str(_a_file(env.tmp_path))),
+        ValueError,
+        "config.data_dir must be a directory, got",
+    ),
+    (
         "workdir under a file",
         lambda env: run(_config(env), str(_a_file(env.tmp_path) / "w")),
         OSError,
@@ -440,15 +458,28 @@ def test_bad_input_is_refused_clearly(name, call, error, fragment, tmp_path, dat
         assert not workdir.exists()
 
 
-def test_a_flag_error_exits_with_status_1_and_one_line(capsys):
+@pytest.mark.parametrize(
+    ("override", "hint"),
+    [
+        ("optim.lerning_rate=1", ""),  # nothing near: no suggestion
+        # the README's typo: ml_collections' own "Did you mean" error, ours instead
+        ("optim.momentun=0.5", " (did you mean --config.optim.momentum?)"),
+        ("bach_size=3", " (did you mean --config.batch_size?)"),
+        ("optm.momentum=0.5", " (did you mean --config.optim.momentum?)"),
+    ],
+)
+def test_a_flag_error_exits_with_status_1_and_one_line(capsys, override, hint):
     """What train.py does with a bad flag: absl's one-line report, no traceback."""
-    argv = ["train.py", f"--config={ROOT / 'configs' / 'tiny.py'}", "--config.optim.lerning_rate=1"]
+    argv = ["train.py", f"--config={ROOT / 'configs' / 'tiny.py'}", f"--config.{override}"]
     with _train_module(argv) as train, pytest.raises(SystemExit) as exit_:
         train._parse_flags_or_exit(argv)
     assert exit_.value.code == 1
     err = capsys.readouterr().err
-    assert "FATAL Flags parsing error: --config.optim.lerning_rate: the config has no key" in err
-    assert "Traceback" not in err
+    name = override.split("=")[0]
+    key = name.split(".")[0] if name.startswith("optm") else name.split(".")[-1]
+    want = f"FATAL Flags parsing error: --config.{name}: the config has no key {key!r}{hint};"
+    assert want in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2
 
 
 def test_a_start_up_error_exits_with_status_1_and_the_message_alone(tmp_path, capsys, monkeypatch):

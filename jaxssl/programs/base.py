@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import jax
 import ml_collections
 
 from jaxssl.methods import protocol
@@ -90,13 +91,20 @@ class Program:
             trained = loop.train(
                 ctx, build, hooks=lambda method: self.hooks(ctx, method), note=self.note(ctx)
             )
+            skipped = ctx.par.from_device(trained.state).skipped_steps
             results = {
                 "steps": trained.stop,
                 "total_steps": trained.total_steps,
+                "skipped_steps": int(jax.device_get(skipped)),
                 **self.results(ctx),
             }
             scores = embeddings = None
             if trained.complete and config.eval.final:
                 host = ctx.par.from_device(trained.state)
-                scores, embeddings = self.evaluate(ctx, trained, host)
+                kept = (
+                    f"training is complete, its checkpoint (step {trained.stop}) is kept in "
+                    f"{trained.ckpt.directory}"
+                )
+                with loop.explained_stop("the final evaluation", kept):
+                    scores, embeddings = self.evaluate(ctx, trained, host)
             return loop.finish(ctx, trained, results, scores, embeddings, self.summary)

@@ -82,8 +82,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.init_from = ""  # a run's workdir: its parameters (the encoder only, for classifier and
     # linear_probe) start this run, when the workdir has no checkpoint of its own
     # fault tolerance
-    c.skip_nonfinite_steps = False  # True: skip updates with a non-finite loss or gradient
-    # norm (counted as skipped_steps) instead of stopping with an error
+    c.skip_nonfinite_steps = False  # True: skip updates with a non-finite loss, gradient
+    # norm or updated state (counted as skipped_steps) instead of stopping with an error
+    c.max_skipped_fraction = 0.1  # with skip_nonfinite_steps: stop when more than this
+    # fraction of the last 100 steps was skipped
     c.resume_override = ""  # "optim.base_lr,num_steps": keys a resumed run may change on
     # purpose (recorded in WORKDIR/resume_history.jsonl); see resume_changes()
     c.log_example_ids = False  # True: WORKDIR/example_ids.jsonl, each step's example indices
@@ -182,6 +184,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
         allow_zero=True,
     )
     fraction(config, "eval.probe.val_fraction", "[0, 1)")
+    fraction(config, "max_skipped_fraction", "[0, 1]")
     if not config.eval.probe.weight_decays or min(config.eval.probe.weight_decays) < 0:
         raise ValueError(
             "config.eval.probe.weight_decays must be one or more values >= 0, got "
@@ -233,6 +236,7 @@ RESUME_FREE = (
     "init_from",
     "resume_override",
     "skip_nonfinite_steps",
+    "max_skipped_fraction",
 )
 
 

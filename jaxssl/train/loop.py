@@ -21,6 +21,7 @@ asked through :mod:`jaxssl.methods.protocol`.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import json
@@ -120,12 +121,12 @@ def setup(
     if trains:
         check_batch_size(config.batch_size, par.num_devices, jax.process_count())
     data_dir = config.data_dir or None
-    train_src = datasets.data_source(config.dataset, config.train_split, data_dir)
+    if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise ValueError(f"config.data_dir must be a directory, got {data_dir!r} (a file).")
+    train_src = _open_split(config, "train_split", data_dir)
     if num_classes_from_data:
         _check_num_classes(config, train_src)
-    eval_src = (
-        datasets.data_source(config.dataset, config.eval_split, data_dir) if need_eval else None
-    )
+    eval_src = _open_split(config, "eval_split", data_dir) if need_eval else None
     fit_src, extras = train_src, {}
     if prepare is not None:
         train_src, eval_src, fit_src, extras = prepare(config, train_src, eval_src)
@@ -143,6 +144,15 @@ def setup(
         t0=t0,
         extras=extras,
     )
+
+
+def _open_split(config: ml_collections.ConfigDict, key: str, data_dir: str | None):
+    """The data source of ``config[key]`` (a split name); a bad split names the key."""
+    split = config[key]
+    try:
+        return datasets.data_source(config.dataset, split, data_dir)
+    except ValueError as error:  # TFDS: "Unknown split 'validation'. Should be one of [...]"
+        raise ValueError(f"config.{key}={split!r} of {config.dataset!r}: {error}") from None
 
 
 def _check_num_classes(config: ml_collections.ConfigDict, train_src) -> None:
@@ -231,6 +241,39 @@ class _StopSignals:
 
 
 @contextlib.contextmanager
+def explained_stop(what: str, kept: str):
+    """SIGTERM or SIGINT during ``what`` (nothing to save there): say so, then stop.
+
+    The message names ``what`` was interrupted and what is ``kept``, and that
+    the same command finishes the work. SIGTERM then exits with status 143
+    (what it would have without a word); SIGINT raises ``KeyboardInterrupt``.
+    Main thread only, like :class:`_StopSignals`; the handlers come back after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum, frame):
+        del frame
+        print(
+            f"stopped by {signal.Signals(signum).name} during {what}: {kept}; rerun the same "
+            "command to finish",
+            file=sys.stderr,
+            flush=True,
+        )
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
 def _closed_on_error(ckpt: Checkpointer):
     """Closes ``ckpt`` (its manager's threads) when the block raises, then re-raises."""
     try:
@@ -274,18 +317,46 @@ def _record_changes(workdir: str, step: int, changes: dict) -> None:
     print(f"resuming from step {step} with changed keys (resume_override): {shown}", flush=True)
 
 
-def _guard(step: int, metrics, par: Parallel, ckpt: Checkpointer, skip: bool) -> None:
-    """FloatingPointError when step ``step``'s loss or gradient norm was not finite."""
-    if skip or not int(jax.device_get(par.from_device(metrics)["nonfinite"])):
-        return
-    last = ckpt.latest_step()
-    where = f"step {last} in {ckpt.directory}" if last is not None else "none"
-    raise FloatingPointError(
-        f"non-finite loss or gradient norm at step {step}; training stopped and nothing "
-        f"after it was saved. Last good checkpoint: {where}. Lower the learning rate, clip "
-        "gradients (config.optim.clip_norm) or set config.skip_nonfinite_steps=True to skip "
-        "such updates."
-    )
+class _Guard:
+    """Stops the run on a non-finite step, or on too many skipped ones.
+
+    Without ``skip``: ``FloatingPointError`` at the first step whose loss,
+    gradient norm or updated state was not finite. With ``skip`` such steps
+    are dropped by the step itself, and the guard stops the run when more
+    than ``max_fraction`` of the last :attr:`WINDOW` steps were dropped: a run
+    that skips most of its updates is failing, not training.
+    """
+
+    WINDOW = 100
+
+    def __init__(self, par: Parallel, ckpt: Checkpointer, skip: bool, max_fraction: float):
+        self.par, self.ckpt, self.skip, self.max_fraction = par, ckpt, skip, max_fraction
+        self.recent = collections.deque(maxlen=self.WINDOW)
+
+    def __call__(self, step: int, metrics) -> None:
+        bad = int(jax.device_get(self.par.from_device(metrics)["nonfinite"]))
+        if self.skip:
+            self.recent.append(bad)
+            skipped = sum(self.recent)
+            if skipped <= self.max_fraction * self.WINDOW:
+                return
+            what = (
+                f"{skipped} of the last {len(self.recent)} steps up to step {step} were skipped "
+                f"(non-finite loss, gradient norm or updated state), more than "
+                f"config.max_skipped_fraction={self.max_fraction} of {self.WINDOW}"
+            )
+        elif not bad:
+            return
+        else:
+            what = f"non-finite loss, gradient norm or updated state at step {step}"
+        last = self.ckpt.latest_step()
+        where = f"step {last} in {self.ckpt.directory}" if last is not None else "none"
+        advice = "" if self.skip else " or set config.skip_nonfinite_steps=True to skip them"
+        raise FloatingPointError(
+            f"{what}; training stopped and nothing after it was saved. Last good "
+            f"checkpoint: {where}. Lower the learning rate or clip gradients "
+            f"(config.optim.clip_norm){advice}."
+        )
 
 
 class Report:
@@ -449,7 +520,7 @@ def train(
     bar = tqdm(total=stop, initial=start, disable=not ctx.main, desc="train", unit="step")
     report = Report(writer, bar)
     last_time, last_step = time.time(), start
-    skip = config.skip_nonfinite_steps
+    guard = _Guard(par, ckpt, config.skip_nonfinite_steps, config.max_skipped_fraction)
     # The guard reads each step's finiteness flag one step late, so the host
     # never waits for the step it just launched; before a save it waits.
     pending = None
@@ -466,7 +537,7 @@ def train(
                     ids_log.write("\n")
                     ids_log.flush()
                 if pending is not None:
-                    _guard(*pending, par, ckpt, skip)
+                    guard(*pending)
                 pending = (done, metrics)
                 if done % config.log_every_steps == 0 or done == stop or step == start:
                     values = jax.device_get(par.from_device(metrics))
@@ -480,7 +551,7 @@ def train(
                     last_time, last_step = now, done
                     writer.write(done, values)
                 if done == stop or signals.received or ckpt.should_save(done):
-                    _guard(*pending, par, ckpt, skip)  # never save a non-finite state
+                    guard(*pending)  # never save a non-finite state
                     pending = None
                     force = done == stop or signals.received is not None
                     ckpt.save(done, par.from_device(state), iterator, record, force=force)
@@ -505,7 +576,7 @@ def train(
                         hook.fn(done, host, report)
                 bar.update(1)
             if pending is not None:
-                _guard(*pending, par, ckpt, skip)
+                guard(*pending)
         finally:
             bar.close()
             if ids_log is not None:
@@ -557,7 +628,10 @@ def finish(
                 os.path.join(workdir, "embeddings.npz"), features=feats[:n], labels=labels[:n]
             )
     if ctx.main:
-        print(summary(results, config), flush=True)
+        line = summary(results, config)
+        if config.skip_nonfinite_steps or results.get("skipped_steps"):
+            line += f" | {results.get('skipped_steps', 0)} skipped steps (non-finite)"
+        print(line, flush=True)
     return results
 
 

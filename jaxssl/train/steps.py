@@ -40,11 +40,13 @@ def make_train_step(
         :class:`~jaxssl.methods.protocol.OwnUpdate`.
       tx: the optimizer.
       schedule: if given, its value at the step is reported as ``metrics['lr']``.
-      skip_nonfinite: when the loss or the gradient norm is not finite, keep
-        the old parameters, optimizer and method state (the step counter and
+      skip_nonfinite: when the loss, the gradient norm or any value of the
+        updated state (parameters, optimizer, BatchNorm and method state) is
+        not finite, keep the old state (the step counter and
         ``skipped_steps`` still advance, so the next step draws new random
         numbers and a new batch). Either way ``metrics['nonfinite']`` is 1 for
-        such a step, for the loop's guard.
+        such a step, for the loop's guard: an update that overflows from a
+        finite gradient (a huge learning rate) counts too.
 
     Returns:
       The step function, to be wrapped in ``jax.jit`` or ``jax.pmap``.
@@ -87,8 +89,12 @@ def make_train_step(
         if post_update is not None:
             new_state = post_update(new_state)
         grad_norm = optax.tree.norm(grads)
-        # metrics["loss"] is the same on every device (pmean), so all devices agree
+        # metrics["loss"] is the same on every device (pmean), and so is the
+        # updated state (from averaged gradients): all devices agree
         finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm)
+        finite &= _all_finite(
+            (new_state.params, new_state.opt_state, new_state.batch_stats, new_state.method_state)
+        )
         if skip_nonfinite:
             skipped = state.replace(step=state.step + 1, skipped_steps=state.skipped_steps + 1)
             new_state = jax.tree.map(lambda a, b: jnp.where(finite, a, b), new_state, skipped)
@@ -101,6 +107,20 @@ def make_train_step(
         return new_state, metrics
 
     return step
+
+
+def _all_finite(tree) -> jax.Array:
+    """Whether every floating-point value in ``tree`` is finite (a scalar bool).
+
+    Not the norm's finiteness: a state of large finite values can overflow a
+    float32 sum of squares.
+    """
+    flags = [
+        jnp.all(jnp.isfinite(x))
+        for x in jax.tree.leaves(tree)
+        if jnp.issubdtype(jnp.result_type(x), jnp.inexact)
+    ]
+    return jnp.all(jnp.stack(flags)) if flags else jnp.bool_(True)
 
 
 def make_finetune_step(

@@ -262,7 +262,9 @@ def _batches(config, data_dir, steps):
 
 
 @pytest.mark.slow
-def test_nonfinite_loss_stops_the_run_or_is_skipped(tiny_config, tmp_path, data_dir, monkeypatch):
+def test_nonfinite_loss_stops_the_run_or_is_skipped(
+    tiny_config, tmp_path, data_dir, monkeypatch, capsys
+):
     config = _tiny(tiny_config, num_steps=12, log_every_steps=1)
     spec = registry.METHODS[config.method]
     batches = _batches(config, data_dir, 12)
@@ -277,19 +279,28 @@ def test_nonfinite_loss_stops_the_run_or_is_skipped(tiny_config, tmp_path, data_
     with pytest.raises(FloatingPointError) as err:
         run(config, str(workdir))
     message = str(err.value)
-    assert f"non-finite loss or gradient norm at step {hits[0]};" in message
+    assert f"non-finite loss, gradient norm or updated state at step {hits[0]};" in message
     assert "Last good checkpoint: step 8" in message
     assert _checkpoints(workdir) == [8]  # nothing after the bad step was saved
 
     workdir = tmp_path / "skip"
+    capsys.readouterr()
     results = run(_tiny(config, skip_nonfinite_steps=True), str(workdir))
-    assert results["steps"] == 12
+    assert results["steps"] == 12 and results["skipped_steps"] == len(hits)
+    assert capsys.readouterr().out.strip().endswith(f"| {len(hits)} skipped steps (non-finite)")
     rows = _rows(workdir / "metrics.jsonl")
     assert [r["step"] for r in rows if r.get("nonfinite")] == hits
     assert rows[-1]["skipped_steps"] == len(hits)
     state = read_state(str(workdir))
     assert int(state["skipped_steps"]) == len(hits)
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state["params"]))
+
+    # skipping more than config.max_skipped_fraction of the last 100 steps stops the run
+    workdir = tmp_path / "too_many"
+    strict = _tiny(config, skip_nonfinite_steps=True, max_skipped_fraction=0.0)
+    with pytest.raises(FloatingPointError, match=rf"1 of the last {hits[0]} steps up to step"):
+        run(strict, str(workdir))
+    assert _checkpoints(workdir) == [8]
 
 
 def test_a_failed_save_is_reported_and_keeps_the_previous_checkpoint(
@@ -317,3 +328,24 @@ def test_a_failed_save_is_reported_and_keeps_the_previous_checkpoint(
         run(_tiny(tiny_config), str(workdir))
     assert _checkpoints(workdir) == [8]
     assert int(read_state(str(workdir))["step"]) == 8
+
+
+def test_a_signal_during_the_final_evaluation_says_what_was_kept(capsys):
+    """Nothing to save there: the message says what is kept; SIGTERM exits 143 as before."""
+    from jaxssl.train.loop import explained_stop
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit_:
+        with explained_stop("the final evaluation", "its checkpoint (step 16) is kept"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler runs at the next bytecode, long before this ends
+    assert exit_.value.code == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert (
+        "stopped by SIGTERM during the final evaluation: its checkpoint (step 16) is kept; "
+        "rerun the same command to finish" in err
+    )
+    assert signal.getsignal(signal.SIGTERM) is before
+    with pytest.raises(KeyboardInterrupt), explained_stop("the final evaluation", "all"):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)

@@ -170,3 +170,43 @@ def test_bfloat16_compute_keeps_float32_parameters_and_loss(rng):
     assert metrics["loss"].dtype == jnp.float32 and np.isfinite(metrics["loss"])
     assert {leaf.dtype for leaf in jax.tree.leaves(state.params)} == {jnp.dtype(jnp.float32)}
     assert {leaf.dtype for leaf in jax.tree.leaves(state.batch_stats)} == {jnp.dtype(jnp.float32)}
+
+
+class _Linear:
+    """A method small enough to compile in a blink: loss = mean(x) * w, one weight."""
+
+    axis_name = None
+
+    def init(self, rng, sample):
+        del rng, sample
+        return {"params": {"w": jnp.ones((), jnp.float32)}}
+
+    def loss_fn(self, params, state, batch, rng):
+        del rng
+        return jnp.mean(batch["x"]) * params["w"], (state, {})
+
+
+def test_an_update_that_overflows_is_nonfinite_and_skipped():
+    """A finite loss and gradient, then w - lr * g overflows float32: not a good step.
+
+    The loss and gradient norm are computed before the update, so only a
+    check of the updated state sees this (SGD, lr 1e38, gradient 10).
+    """
+    import optax
+
+    method, tx = _Linear(), optax.sgd(1e38)
+    batch = {"x": np.full((4,), 10.0, np.float32)}
+    state = create_state(method, tx, jax.random.key(0), batch)
+    for skip in (False, True):
+        new, metrics = jax.jit(make_train_step(method, tx, skip_nonfinite=skip))(state, batch)
+        assert np.isfinite(metrics["loss"]) and np.isfinite(metrics["grad_norm"])
+        assert int(metrics["nonfinite"]) == 1
+        w = float(new.params["w"])
+        assert (w == 1.0) if skip else not np.isfinite(w)  # skipped: the old weight is kept
+        assert int(new.skipped_steps) == int(skip) and int(new.step) == 1
+    # a learning rate that fits float32 is a good step
+    tx = optax.sgd(1e-2)
+    new, metrics = jax.jit(make_train_step(method, tx, skip_nonfinite=True))(
+        create_state(method, tx, jax.random.key(0), batch), batch
+    )
+    assert int(metrics["nonfinite"]) == 0 and float(new.params["w"]) == pytest.approx(0.9)
