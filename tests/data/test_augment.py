@@ -52,20 +52,26 @@ IDENTITY = augment.Augment(
 )
 
 
+# jitted: one compile per pipeline instead of one per op (what these tests
+# check does not depend on jit)
+_augment_batch = jax.jit(augment.augment_batch, static_argnums=2)
+_augment_image = jax.jit(augment.augment_image, static_argnums=2)
+
+
 def test_probability_zero_is_the_identity(rng):
     images = _images(rng, 4, 16)
-    out = augment.augment_batch(images, jax.random.key(1), IDENTITY)
+    out = _augment_batch(images, jax.random.key(1), IDENTITY)
     np.testing.assert_allclose(out, np.asarray(images, np.float32) / 255.0, atol=1e-6)
 
 
 def test_probability_one_always_applies(rng):
     images = _images(rng, 4, 16)
     base = np.asarray(images, np.float32) / 255.0
-    flip = augment.augment_batch(images, jax.random.key(1), _with(flip_prob=1.0))
+    flip = _augment_batch(images, jax.random.key(1), _with(flip_prob=1.0))
     np.testing.assert_allclose(flip, base[:, :, ::-1], atol=1e-6)
-    solar = augment.augment_batch(images, jax.random.key(1), _with(solarize_prob=1.0))
+    solar = _augment_batch(images, jax.random.key(1), _with(solarize_prob=1.0))
     np.testing.assert_allclose(solar, np.where(base < 0.5, base, 1.0 - base), atol=1e-6)
-    gray = augment.augment_batch(images, jax.random.key(1), _with(grayscale_prob=1.0))
+    gray = _augment_batch(images, jax.random.key(1), _with(grayscale_prob=1.0))
     np.testing.assert_allclose(gray[..., 0], gray[..., 2], atol=1e-6)
 
 
@@ -80,7 +86,7 @@ def test_crop_area_matches_scale(scale, span):
     ramp = np.broadcast_to(np.linspace(0, 255, 32)[None, :, None], (32, 32, 3))
     images = jnp.asarray(np.repeat(ramp[None], 16, 0).round(), jnp.uint8)
     aug = _with(size=32, crop_scale=(scale, scale))
-    out = np.asarray(augment.augment_batch(images, jax.random.key(2), aug))
+    out = np.asarray(_augment_batch(images, jax.random.key(2), aug))
     row_range = out[:, 16, :, 0].max(axis=1) - out[:, 16, :, 0].min(axis=1)
     np.testing.assert_allclose(row_range, span, atol=0.06)
 
@@ -123,6 +129,6 @@ def test_to_unit_float_and_normalize(rng):
     assert augment.normalize(unit, augment.Augment(size=4)) is unit  # no mean: unchanged
     # augment_image normalises last: the same key with and without mean/std differs by it
     key = jax.random.key(0)
-    plain = augment.augment_image(key, jnp.asarray(pixels[0]), dataclasses.replace(aug, mean=None))
-    normed = augment.augment_image(key, jnp.asarray(pixels[0]), aug)
+    plain = _augment_image(key, jnp.asarray(pixels[0]), dataclasses.replace(aug, mean=None))
+    normed = _augment_image(key, jnp.asarray(pixels[0]), aug)
     np.testing.assert_allclose(normed, augment.normalize(plain, aug), rtol=1e-5, atol=1e-6)
