@@ -300,6 +300,12 @@ CATALOGUE = [
         "tfds build cifar10",
     ),
     (
+        "dataset name TFDS does not know",
+        lambda env: _run(env, dataset="cifar100x", data_dir=str(env.tmp_path / "empty")),
+        FileNotFoundError,
+        "TFDS has no dataset of that name (did you mean 'cifar100'?)",
+    ),
+    (
         "eval split the dataset lacks",
         lambda env: _run(env, eval_split="validation", **{"eval.final": True}),
         ValueError,

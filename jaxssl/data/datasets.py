@@ -20,6 +20,7 @@ command that prepares it in ``array_record``.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -136,6 +137,17 @@ def data_source(name: str, split: str, data_dir: str | None = None):
         # dependency it lacks) even when the prepared files are there: read
         # the prepared files directly then.
         builder_dir = _prepared_dir(name, data_dir)
+        base = name.split(":")[0].split("/")[0]
+        known = tfds.list_builders(with_community_datasets=False)
+        if builder_dir is None and base not in known:
+            # `tfds build NAME` would fail too: say that, with the nearest name
+            near = difflib.get_close_matches(base, [*known, *BUNDLED], n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise FileNotFoundError(
+                f"dataset {name!r} is not prepared in {data_dir}, and TFDS has no dataset of "
+                f"that name{hint}. config.dataset takes a TFDS name (tfds.list_builders()), "
+                f"one prepared in data_dir, or a bundled one ({', '.join(sorted(BUNDLED))})."
+            ) from first_error
         if builder_dir is None:
             raise FileNotFoundError(
                 f"dataset {name!r} is not prepared in {data_dir}. Prepare it (needs a "
