@@ -168,12 +168,12 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 def _suggestion(flag: str) -> str:
     """`` (did you mean --config.KEY?)`` for the config key nearest ``--config.NAME``, or ''."""
-    from jaxssl.train.config import default_config
+    from jaxssl.train import config as config_lib
 
     config = flags.FLAGS["config"].value  # the loaded config, when it got that far
     if not isinstance(config, ml_collections.ConfigDict):
-        config = default_config()
-    keys = list(_dotted(config.to_dict()))
+        config = config_lib.default_config()
+    keys = [key for key, _ in config_lib._flat(config.to_dict())]  # the dotted keys
     name = flag.removeprefix("--config.")
     parent, _, leaf = name.rpartition(".")
     # a near name in the same section first (a shared prefix would make any
@@ -182,14 +182,6 @@ def _suggestion(flag: str) -> str:
     close = [f"{parent}.{c}".lstrip(".") for c in difflib.get_close_matches(leaf, siblings, n=1)]
     close = close or difflib.get_close_matches(name, keys, n=1, cutoff=0.8)
     return f" (did you mean --config.{close[0]}?)" if close else ""
-
-
-def _dotted(tree: dict, prefix: str = ""):
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            yield from _dotted(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}"
 
 
 def _parse_flags_or_exit(argv: list[str]) -> list[str]:
