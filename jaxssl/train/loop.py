@@ -210,23 +210,38 @@ def _abstract(create, par: Parallel):
     )
 
 
+@contextlib.contextmanager
+def _on_stop_signals(handle):
+    """``handle(signum, frame)`` for SIGTERM and SIGINT inside the block, then the old ones.
+
+    Main thread only (Python delivers signals there); elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class _StopSignals:
     """SIGTERM and SIGINT ask the loop to finish its step, save and stop.
 
-    Installed only in the main thread (Python delivers signals there), for
-    the training loop only; the previous handlers come back afterwards. A
-    second Ctrl-C stops at once (``KeyboardInterrupt``); the newest complete
-    checkpoint is then the one to resume from.
+    Installed only in the main thread, for the training loop only; the
+    previous handlers come back afterwards. A second Ctrl-C stops at once
+    (``KeyboardInterrupt``); the newest complete checkpoint is then the one
+    to resume from.
     """
 
     def __init__(self):
         self.received: str | None = None
-        self._previous = {}
+        self._installed = _on_stop_signals(self._handle)
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self._previous[sig] = signal.signal(sig, self._handle)
+        self._installed.__enter__()
         return self
 
     def _handle(self, signum, frame):
@@ -236,11 +251,9 @@ class _StopSignals:
         self.received = signal.Signals(signum).name
 
     def __exit__(self, *exc):
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
+        return self._installed.__exit__(*exc)
 
 
-@contextlib.contextmanager
 def explained_stop(what: str, kept: str):
     """SIGTERM or SIGINT during ``what`` (nothing to save there): say so, then stop.
 
@@ -249,9 +262,6 @@ def explained_stop(what: str, kept: str):
     (what it would have without a word); SIGINT raises ``KeyboardInterrupt``.
     Main thread only, like :class:`_StopSignals`; the handlers come back after.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def handle(signum, frame):
         del frame
@@ -265,12 +275,7 @@ def explained_stop(what: str, kept: str):
             raise KeyboardInterrupt
         raise SystemExit(128 + signum)
 
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return _on_stop_signals(handle)
 
 
 @contextlib.contextmanager
