@@ -5,6 +5,10 @@
 * Augmentation: ``two_views`` with the SimCLR preset under ``jit`` at 32x32 and
   224x224 (``--aug-batch`` images, both views counted as one image each), median of
   ``--repeats`` calls after warm-up, synchronised with ``block_until_ready``.
+* ``--stages``: the SimCLR preset at ``--stages-size`` built up one stage at a
+  time (crop + flip; + colour jitter and greyscale; + blur), for the library's
+  pipeline ("now") and, in the same run, the one before the reference crop and
+  the switch-free jitter ("before", ``_augment_before.py``).
 
 Usage: ``python benchmarks/bench_input.py [--data-dir DIR]``. Prints a markdown
 table and writes JSON (``--out``).
@@ -17,6 +21,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+import _augment_before
 import _common
 import jax
 import jax.numpy as jnp
@@ -36,10 +41,15 @@ def loader_rate(source, workers: int, batch: int, epochs: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def augment_rate(side: int, batch: int, repeats: int, preset=None) -> float:
-    """Augmented images per second (two views of ``batch`` images = 2 * batch)."""
+def augment_rate(side: int, batch: int, repeats: int, preset=None, views=None) -> float:
+    """Augmented images per second (two views of ``batch`` images = 2 * batch).
+
+    ``views`` is the two-view function (default the library's ``two_views``;
+    ``--stages`` also times the pre-change one of ``_augment_before``).
+    """
     preset = data.augment.simclr(side) if preset is None else preset
-    fn = jax.jit(lambda x, k: data.augment.two_views(x, k, preset))
+    views = data.augment.two_views if views is None else views
+    fn = jax.jit(lambda x, k: views(x, k, preset))
     images = jnp.asarray(
         np.random.default_rng(0).integers(0, 256, (batch, side, side, 3)), jnp.uint8
     )
@@ -104,10 +114,12 @@ def main(argv=None) -> None:
             "+ blur (the full preset)": full,
         }
         batch = args.aug_batch[1] if args.stages_size > 32 else args.aug_batch[0]
-        for name, preset in stages.items():
-            rate = augment_rate(args.stages_size, batch, args.repeats, preset)
-            what = f"SimCLR two_views {args.stages_size}x{args.stages_size}, batch {batch}: {name}"
-            rows.append({"what": what, "rate": rate, "unit": "images/s"})
+        side = args.stages_size
+        for version, views in (("before", _augment_before.two_views), ("now", None)):
+            for name, preset in stages.items():
+                rate = augment_rate(side, batch, args.repeats, preset, views)
+                what = f"SimCLR two_views {side}x{side}, batch {batch}, {version}: {name}"
+                rows.append({"what": what, "rate": rate, "unit": "images/s"})
     print(f"Input pipeline, {device}\n")
     print("| what | rate | unit |\n|---|---:|---|")
     for r in rows:

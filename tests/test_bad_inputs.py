@@ -288,6 +288,12 @@ CATALOGUE = [
         "config.num_devices=9, but there are only 8 devices",
     ),
     (
+        "augmentation semantics not known",
+        lambda env: _run(env, augment_semantics="tf"),
+        ValueError,
+        "config.augment_semantics must be one of ['simclr', 'torchvision'], got 'tf'",
+    ),
+    (
         "negative chunk size",
         lambda env: _run(env, **{"simclr.chunk_size": -1}),
         ValueError,

@@ -1,12 +1,19 @@
 """On-device image augmentation: pure, jit- and vmap-able, one RNG per example.
 
-Every op takes ``(key, image)`` for one ``[H, W, C]`` float image in [0, 1].
-:func:`augment_batch` and :func:`two_views` derive each example's key from
-the example's *global* index (``fold_in(fold_in(rng, view), index)``), so a
-global batch gets the same views whether it is processed on one device or
-sharded over eight. Colour, grayscale, blur and solarize use dm-pix; the
-random resized crop is written here on ``jax.image.scale_and_translate``
-because dm-pix has no scale/aspect-ratio crop.
+:func:`augment_image` takes ``(key, image)`` for one ``[H, W, C]`` image and
+draws all of that image's random numbers at once (:func:`draws`); the ops
+take those numbers. :func:`augment_batch` and :func:`two_views` derive each
+example's key from the example's *global* index
+(``fold_in(fold_in(rng, view), index)``), so a global batch gets the same
+views whether it is processed on one device or sharded over eight.
+
+The ops follow SimCLR's reference, op by op in their docstrings: the random
+resized crop of torchvision's ``get_params`` (:func:`crop_box`; ten tries,
+then a centre crop), flip, colour jitter in random order clipped after each
+op (:func:`color_jitter`), greyscale, Gaussian blur (:func:`gaussian_blur`),
+solarize. ``Augment.semantics`` picks SimCLR's TF formulas (the default) or
+torchvision's for contrast, saturation and grey. Greyscale and solarize are
+dm-pix's; crop, jitter and blur are written here, each saying why.
 
 Presets follow the papers: :func:`simclr` (Chen et al. 2020, appendix A),
 :func:`byol` (Grill et al. 2020, table 6; asymmetric views), and
@@ -16,16 +23,23 @@ Presets follow the papers: :func:`simclr` (Chen et al. 2020, appendix A),
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import dm_pix as pix
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 # One key per example from its global index, fold_in(fold_in(rng, view), index):
 # defined with the other shared numerics, re-exported here.
 from jaxssl._src.numerics import example_keys as example_keys
+
+SEMANTICS = ("simclr", "torchvision")
+
+
+def _check_semantics(semantics: str) -> None:
+    if semantics not in SEMANTICS:
+        raise ValueError(f"semantics must be one of {SEMANTICS}, got {semantics!r}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +61,11 @@ class Augment:
       blur_sigma: sigma range of the blur, in pixels.
       solarize_prob: probability of solarizing at 0.5.
       mean, std: per-channel normalisation applied last; None skips it.
+      semantics: ``'simclr'`` (default): contrast, saturation and grey as
+        SimCLR's TF code computes them (``tf.image``); ``'torchvision'``: as
+        torchvision does, which lightly and solo-learn use (see
+        :func:`color_jitter`). Crop, flip, brightness, hue, blur and
+        solarize are the same in both.
     """
 
     size: int
@@ -64,8 +83,10 @@ class Augment:
     solarize_prob: float = 0.0
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+    semantics: str = "simclr"
 
     def __post_init__(self):
+        _check_semantics(self.semantics)
         if not isinstance(self.size, int) or self.size < 1:
             raise ValueError(f"size must be a positive int, got {self.size!r}.")
         for f in dataclasses.fields(self):
@@ -125,24 +146,100 @@ def digits(size: int = 8) -> Augment:
 
 
 # --- single-image ops ---------------------------------------------------------
+#
+# Every random number an image needs comes from one draw, ``uniform(key, (N_DRAWS,))``,
+# split into named slices below: one random-bits call per image and view,
+# where one call per op (a ``split`` and a ``uniform`` each) made the random
+# numbers a large part of every train step's compile. The layout is fixed, so
+# an image's crop is the same whichever other ops a pipeline turns on.
+
+CROP_TRIES = 10  # candidate (area, aspect) draws of the random resized crop
+
+_LAYOUT = {
+    "crop_area": CROP_TRIES,
+    "crop_ratio": CROP_TRIES,
+    "crop_y": 1,
+    "crop_x": 1,
+    "flip": 1,
+    "jitter": 1,
+    "jitter_factors": 4,  # brightness, contrast, saturation, hue
+    "jitter_order": 4,
+    "grayscale": 1,
+    "blur": 1,
+    "blur_sigma": 1,
+    "solarize": 1,
+}
+# (accumulate gives one more offset, the end: zip drops it)
+_OFFSETS = dict(zip(_LAYOUT, itertools.accumulate(_LAYOUT.values(), initial=0), strict=False))
+N_DRAWS = sum(_LAYOUT.values())
 
 
-def random_resized_crop(key, image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
-    """Crop of random area fraction and aspect ratio, resized to ``size x size`` (bilinear).
+def draws(key: jax.Array) -> dict[str, jax.Array]:
+    """The uniform [0, 1) numbers of one image, by use (see ``_LAYOUT``)."""
+    u = jax.random.uniform(key, (N_DRAWS,))
+    return {name: u[_OFFSETS[name] : _OFFSETS[name] + n] for name, n in _LAYOUT.items()}
 
-    Crop sides are clipped to the image, so an out-of-range draw becomes the
-    largest crop of that shape instead of a retry loop.
+
+def crop_box(
+    u_area, u_ratio, u_y, u_x, height: int, width: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)
+):
+    """``(y0, x0, h, w)`` of a random resized crop of a ``height x width`` image.
+
+    torchvision's ``RandomResizedCrop.get_params`` (SimCLR's reference crop),
+    with its ten tries drawn at once:
+
+    1. each try draws an area ``s * height * width`` with ``s`` uniform in
+       ``scale`` and an aspect ``w / h = exp(r)`` with ``r`` uniform in
+       ``log(ratio)``, so ``w = sqrt(area * aspect)``, ``h = sqrt(area / aspect)``;
+    2. the first try with ``w <= width`` and ``h <= height`` is taken, at an
+       offset uniform over the positions where it fits;
+    3. if none fits, the centre crop of the largest box whose aspect is the
+       image's clamped to ``ratio``.
+
+    Sides are not rounded to whole pixels (the crop is resampled anyway, and
+    on an 8x8 image rounding would leave a handful of crop sizes).
+
+    Args:
+      u_area: ``[CROP_TRIES]`` uniform [0, 1) numbers for the areas.
+      u_ratio: ``[CROP_TRIES]`` uniform [0, 1) numbers for the aspects.
+      u_y: a uniform [0, 1) number for the vertical offset.
+      u_x: one for the horizontal offset.
+      height: the image's height (static).
+      width: its width (static).
+      scale: the area-fraction range.
+      ratio: the aspect-ratio (width / height) range.
     """
-    h, w = image.shape[0], image.shape[1]
-    k_area, k_ratio, k_y, k_x = jax.random.split(key, 4)
-    area = jax.random.uniform(k_area, minval=scale[0], maxval=scale[1]) * h * w
-    log_r = jax.random.uniform(k_ratio, minval=math.log(ratio[0]), maxval=math.log(ratio[1]))
-    aspect = jnp.exp(log_r)
-    crop_w = jnp.clip(jnp.sqrt(area * aspect), 1.0, w)
-    crop_h = jnp.clip(jnp.sqrt(area / aspect), 1.0, h)
-    y0 = jax.random.uniform(k_y) * (h - crop_h)
-    x0 = jax.random.uniform(k_x) * (w - crop_w)
-    sy, sx = size / crop_h, size / crop_w
+    area = height * width * (scale[0] + (scale[1] - scale[0]) * u_area)
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    aspect = jnp.exp(log_lo + (log_hi - log_lo) * u_ratio)
+    ws, hs = jnp.sqrt(area * aspect), jnp.sqrt(area / aspect)
+    fits = (ws <= width) & (hs <= height)
+    first = jnp.argmax(fits)  # the first True (0 if none: replaced below)
+    # the fallback: the image's own aspect clamped to the range, centred
+    in_ratio = width / height
+    if in_ratio < ratio[0]:
+        fw, fh = float(width), width / ratio[0]
+    elif in_ratio > ratio[1]:
+        fw, fh = height * ratio[1], float(height)
+    else:
+        fw, fh = float(width), float(height)
+    found = fits.any()
+    w = jnp.where(found, ws[first], fw)
+    h = jnp.where(found, hs[first], fh)
+    y0 = jnp.where(found, u_y * (height - h), (height - h) / 2)
+    x0 = jnp.where(found, u_x * (width - w), (width - w) / 2)
+    return y0, x0, h, w
+
+
+def resized_crop(image: jax.Array, box, size: int) -> jax.Array:
+    """The ``box = (y0, x0, h, w)`` of ``image [H, W, C]`` resized to ``size x size``.
+
+    Bilinear with antialiasing (torchvision's ``resized_crop`` with
+    ``antialias=True``), on ``jax.image.scale_and_translate``: dm-pix has no
+    crop of a random box.
+    """
+    y0, x0, h, w = box
+    sy, sx = size / h, size / w
     return jax.image.scale_and_translate(
         image,
         (size, size, image.shape[2]),
@@ -154,55 +251,206 @@ def random_resized_crop(key, image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3
     )
 
 
-def color_jitter(key, image, brightness, contrast, saturation, hue):
-    """Brightness, contrast, saturation and hue changes in a random order (SimCLR)."""
-    k_order, *keys = jax.random.split(key, 5)
-
-    def factor(k, s):
-        return jax.random.uniform(k, minval=max(0.0, 1.0 - s), maxval=1.0 + s)
-
-    ops = [
-        lambda x: x * factor(keys[0], brightness),
-        lambda x: pix.adjust_contrast(x, factor(keys[1], contrast)),
-        lambda x: pix.adjust_saturation(x, factor(keys[2], saturation)),
-        lambda x: pix.adjust_hue(x, jax.random.uniform(keys[3], minval=-hue, maxval=hue)),
-    ]
-    ops = [lambda x, op=op: jnp.clip(op(x), 0.0, 1.0) for op in ops]
-    for op_index in jax.random.permutation(k_order, 4):
-        image = lax.switch(op_index, ops, image)
-    return image
+def _random_resized_crop(u, image, size, scale, ratio):
+    """The crop of :func:`crop_box` with the draws ``u`` of :func:`draws`, resized."""
+    box = crop_box(
+        u["crop_area"], u["crop_ratio"], u["crop_y"][0], u["crop_x"][0],
+        image.shape[0], image.shape[1], scale, ratio,
+    )  # fmt: skip
+    return resized_crop(image, box, size)
 
 
-def _maybe(key, prob, fn, image):
-    """``fn(image)`` with probability ``prob``; exactly the identity when prob == 0."""
+def random_resized_crop(key, image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+    """A random resized crop of ``image [H, W, C]`` to ``size x size``; see :func:`crop_box`."""
+    return _random_resized_crop(draws(key), image, size, scale, ratio)
+
+
+# Rec. 601 luma: tf.image's (and dm-pix's) weights, and torchvision's to 3 digits
+_LUMA = {"simclr": (0.2989, 0.5870, 0.1140), "torchvision": (0.299, 0.587, 0.114)}
+
+
+def _grey(x, semantics: str):
+    """The grey image ``[..., 1]`` of ``x [..., 3]`` with ``semantics``' weights.
+
+    For 'simclr' dm-pix's ``rgb_to_grayscale``; written out for torchvision's weights.
+    """
+    if semantics == "simclr":
+        return pix.rgb_to_grayscale(x, keep_dims=False)
+    wr, wg, wb = _LUMA["torchvision"]
+    return x[..., 0:1] * wr + x[..., 1:2] * wg + x[..., 2:3] * wb
+
+
+def _wrap6(h):
+    """``h mod 6`` for floats, with floor: XLA:CPU's float remainder is a slow scalar call."""
+    return h - 6.0 * jnp.floor(h * (1.0 / 6.0))
+
+
+def _hsv_parts(r, g, b):
+    """Per pixel of the planes r, g, b: V (max), C (max - min), 1 / C (1 where C = 0), H (0-6)."""
+    v = jnp.maximum(jnp.maximum(r, g), b)
+    c = v - jnp.minimum(jnp.minimum(r, g), b)
+    inv = 1.0 / jnp.where(c > 0, c, 1.0)
+    h = jnp.where(
+        v == r, (g - b) * inv, jnp.where(v == g, (b - r) * inv + 2.0, (r - g) * inv + 4.0)
+    )
+    return v, c, inv, _wrap6(h)
+
+
+def _hue_channel(v, c, h, n):
+    """Channel ``n`` (5 red, 3 green, 1 blue) of the colour with value V, chroma C and hue H."""
+    k = n + h
+    k = jnp.where(k >= 6.0, k - 6.0, k)  # (n + H) mod 6, H in [0, 6)
+    return v - c * jnp.clip(jnp.minimum(k, 4.0 - k), 0.0, 1.0)
+
+
+def adjust_hue(image: jax.Array, delta) -> jax.Array:
+    """The HSV hue of ``image [..., 3]`` turned by ``delta`` (a fraction of a turn); S, V kept.
+
+    Exactly ``tf.image.adjust_hue`` and torchvision's ``adjust_hue`` (RGB to
+    HSV, shift, back; dm-pix's too), as one elementwise pass: with V the max,
+    C = max - min and H in [0, 6), channel n (5, 3, 1 for red, green, blue)
+    is ``V - C * clip(min(k, 4 - k), 0, 1)`` with ``k = (n + H + 6 delta) mod 6``.
+    """
+    r, g, b = image[..., 0], image[..., 1], image[..., 2]
+    v, c, _, h = _hsv_parts(r, g, b)
+    h = _wrap6(h + 6.0 * delta)
+    return jnp.stack([_hue_channel(v, c, h, n) for n in (5.0, 3.0, 1.0)], axis=-1)
+
+
+def color_jitter(image, factors, order, semantics: str = "simclr"):
+    """Brightness, contrast, saturation and hue in the order ``order``, each clipped to [0, 1].
+
+    Args:
+      image: ``[H, W, 3]`` floats in [0, 1].
+      factors: ``[4]``: the brightness, contrast and saturation factors and the
+        hue shift (a fraction of a turn).
+      order: ``[4]`` a permutation of 0..3 (brightness, contrast, saturation,
+        hue): the op applied in each of the four slots.
+      semantics: ``'simclr'`` (SimCLR's TF code, ``tf.image``) or
+        ``'torchvision'`` (what lightly and solo-learn use).
+
+    The ops, with ``f`` the op's factor:
+
+    * brightness: ``x * f`` (SimCLR v2's multiplicative form; torchvision's
+      blend with black is the same);
+    * contrast: ``(x - m) * f + m``, with ``m`` the current image's mean per
+      channel (``tf.image.adjust_contrast``), or for ``'torchvision'`` the
+      mean of its grey image (one number);
+    * saturation: HSV saturation times ``f``, clipped to 1
+      (``tf.image.adjust_saturation``), which is ``V - (V - x) * min(f, V / C)``
+      per pixel; for ``'torchvision'`` a blend with the grey image,
+      ``grey + f * (x - grey)``;
+    * hue: the exact HSV hue turn of :func:`adjust_hue` (both semantics).
+
+    Written without ``lax.switch``: under ``vmap`` a switch on each image's own
+    op computes all four branches in every slot, and two of them went through
+    HSV and back. Here brightness, contrast and saturation are each
+    ``a * x + (1 - a) * ref`` (``ref`` 0, the mean, V or the grey image), so a
+    slot is that one blend with ``a`` and ``ref`` picked for its op, and the
+    hue turn, kept where the slot is hue's. The channels are separate planes
+    while it runs (XLA:CPU vectorises planes, not a minor axis of 3).
+    A rotation in YIQ instead of the HSV turn would cost less, but it is not
+    the same op: at a tenth of a turn it is 0.09 off HSV's on average and up
+    to 0.38.
+    """
+    _check_semantics(semantics)
+    fb, fc, fs, dh = factors[0], factors[1], factors[2], factors[3]
+    planes = [image[..., i] for i in range(3)]
+    pixels = planes[0].size
+    luma = _LUMA[semantics]
+    for slot in range(4):
+        op = order[slot]
+        r, g, b = planes
+        v, c, inv, h = _hsv_parts(r, g, b)
+        h = _wrap6(h + 6.0 * dh)
+        if semantics == "simclr":
+            # min(f, V / C); where C = 0 the pixel is grey (x == V) and any a keeps it
+            sat_a, sat_ref = jnp.where(c * fs > v, v * inv, fs), v
+            means = [jnp.sum(p) / pixels for p in planes]
+        else:
+            grey = luma[0] * r + luma[1] * g + luma[2] * b
+            sat_a, sat_ref = fs, grey
+            means = [jnp.sum(grey) / pixels] * 3
+        a = jnp.where(op == 0, fb, jnp.where(op == 1, fc, sat_a))
+        new = []
+        for p, mean, n in zip(planes, means, (5.0, 3.0, 1.0), strict=True):
+            ref = jnp.where(op == 0, 0.0, jnp.where(op == 1, mean, sat_ref))
+            out = jnp.where(op == 3, _hue_channel(v, c, h, n), a * p + (1.0 - a) * ref)
+            new.append(jnp.clip(out, 0.0, 1.0))
+        planes = new
+    return jnp.stack(planes, axis=-1)
+
+
+def gaussian_blur(image: jax.Array, sigma, kernel_size: int) -> jax.Array:
+    """Separable Gaussian blur of ``image [H, W, C]``, zero padding ("SAME").
+
+    The kernel is ``exp(-t^2 / (2 sigma^2))`` for ``t`` in ``-r..r``,
+    ``r = kernel_size // 2``, normalised to sum 1: dm-pix's ``gaussian_blur``
+    and SimCLR's. Written as a weighted sum of ``2r + 1`` shifted copies per
+    axis because ``sigma`` differs per image: under ``vmap`` dm-pix's
+    convolution becomes a grouped convolution with one group per image and
+    channel, which XLA runs far slower (on the CPU, 4x the cost of the rest of
+    the SimCLR pipeline at 224x224).
+    """
+    r = kernel_size // 2
+    t = jnp.arange(-r, r + 1, dtype=jnp.float32)
+    weights = jnp.exp(-(t**2) / (2.0 * sigma**2))
+    weights = weights / jnp.sum(weights)
+    h, w = image.shape[0], image.shape[1]
+    pad = jnp.pad(image, ((r, r), (0, 0), (0, 0)))
+    x = sum(weights[i] * pad[i : i + h] for i in range(2 * r + 1))
+    pad = jnp.pad(x, ((0, 0), (r, r), (0, 0)))
+    return sum(weights[i] * pad[:, i : i + w] for i in range(2 * r + 1))
+
+
+def _maybe(u, prob, fn, image):
+    """``fn(image)`` where ``u < prob``; exactly the identity when prob == 0."""
     if prob == 0.0:
         return image
     if prob == 1.0:
         return fn(image)
-    return jnp.where(jax.random.uniform(key) < prob, fn(image), image)
+    return jnp.where(u < prob, fn(image), image)
+
+
+def _uniform(u, lo, hi):
+    return lo + (hi - lo) * u
 
 
 def augment_image(key: jax.Array, image: jax.Array, aug: Augment) -> jax.Array:
-    """Applies ``aug`` to one image ``[H, W, C]`` (uint8 or float in [0, 1]); float32 out."""
+    """Applies ``aug`` to one image ``[H, W, C]`` (uint8 or float in [0, 1]); float32 out.
+
+    In order: random resized crop (:func:`crop_box`), horizontal flip, colour
+    jitter (:func:`color_jitter`, RGB only), greyscale (Rec. 601 luma), blur
+    (:func:`gaussian_blur`, sigma uniform in ``blur_sigma``), solarize at 0.5,
+    normalisation; each probabilistic op applies where its own draw is below
+    its probability.
+    """
     if image.ndim != 3:
         raise ValueError(f"image must have shape [H, W, C], got shape {image.shape}.")
     image = to_unit_float(image)
-    ks = jax.random.split(key, 8)
-    x = random_resized_crop(ks[0], image, aug.size, aug.crop_scale, aug.crop_ratio)
-    x = _maybe(ks[1], aug.flip_prob, lambda x: x[:, ::-1], x)
-    rgb = x.shape[-1] == 3
-    if rgb:
-        jitter = lambda x: color_jitter(  # noqa: E731
-            ks[2], x, aug.brightness, aug.contrast, aug.saturation, aug.hue
+    u = draws(key)
+    x = _random_resized_crop(u, image, aug.size, aug.crop_scale, aug.crop_ratio)
+    x = _maybe(u["flip"][0], aug.flip_prob, lambda x: x[:, ::-1], x)
+    if x.shape[-1] == 3:
+        fu = u["jitter_factors"]
+        factors = jnp.stack(
+            [
+                _uniform(fu[0], max(0.0, 1.0 - aug.brightness), 1.0 + aug.brightness),
+                _uniform(fu[1], max(0.0, 1.0 - aug.contrast), 1.0 + aug.contrast),
+                _uniform(fu[2], max(0.0, 1.0 - aug.saturation), 1.0 + aug.saturation),
+                _uniform(fu[3], -aug.hue, aug.hue),
+            ]
         )
-        x = _maybe(ks[3], aug.jitter_prob, jitter, x)
-        gray = lambda x: jnp.broadcast_to(pix.rgb_to_grayscale(x, keep_dims=True), x.shape)  # noqa: E731
-        x = _maybe(ks[4], aug.grayscale_prob, gray, x)
+        order = jnp.argsort(u["jitter_order"])  # a uniformly random permutation of 0..3
+        jitter = lambda x: color_jitter(x, factors, order, aug.semantics)  # noqa: E731
+        x = _maybe(u["jitter"][0], aug.jitter_prob, jitter, x)
+        grey = lambda x: jnp.broadcast_to(_grey(x, aug.semantics), x.shape)  # noqa: E731
+        x = _maybe(u["grayscale"][0], aug.grayscale_prob, grey, x)
     if aug.blur_prob:
         kernel = max(3, int(0.1 * aug.size) // 2 * 2 + 1)
-        sigma = jax.random.uniform(ks[5], minval=aug.blur_sigma[0], maxval=aug.blur_sigma[1])
-        x = _maybe(ks[6], aug.blur_prob, lambda x: pix.gaussian_blur(x, sigma, kernel), x)
-    x = _maybe(ks[7], aug.solarize_prob, lambda x: pix.solarize(x, 0.5), x)
+        sigma = _uniform(u["blur_sigma"][0], *aug.blur_sigma)
+        x = _maybe(u["blur"][0], aug.blur_prob, lambda x: gaussian_blur(x, sigma, kernel), x)
+    x = _maybe(u["solarize"][0], aug.solarize_prob, lambda x: pix.solarize(x, 0.5), x)
     return normalize(x, aug)
 
 

@@ -83,12 +83,20 @@ def _module(name: str, axis_name: Hashable | None, dtype, **kwargs):
 
 
 def build_augment(config: ml_collections.ConfigDict):
-    """The augmentation preset ``config.augment`` at ``config.image_size``."""
+    """The augmentation preset ``config.augment`` at ``config.image_size``.
+
+    With ``config.augment_semantics`` (``'simclr'`` or ``'torchvision'``: how
+    contrast, saturation and grey are computed) on every pipeline.
+    """
     if config.augment not in AUGMENTS:
         raise ValueError(
             f"config.augment must be one of {sorted(AUGMENTS)}, got {config.augment!r}."
         )
-    return AUGMENTS[config.augment](config)
+    semantics = config.get("augment_semantics", "simclr")  # checked by train.config.validate
+    preset = AUGMENTS[config.augment](config)
+    if isinstance(preset, tuple):
+        return tuple(dataclasses.replace(p, semantics=semantics) for p in preset)
+    return dataclasses.replace(preset, semantics=semantics)
 
 
 def _encoder(config, axis_name):

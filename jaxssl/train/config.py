@@ -14,6 +14,7 @@ import os
 
 import ml_collections
 
+from jaxssl.data.augment import SEMANTICS as AUGMENT_SEMANTICS
 from jaxssl.methods import registry, sections
 from jaxssl.methods.sections import choice, fraction, positive
 
@@ -43,6 +44,9 @@ def default_config() -> ml_collections.ConfigDict:
     c.image_size = 8  # augmented view side
     c.augment = "digits"  # digits | simclr | byol
     c.augment_strength = 1.0  # SimCLR's colour-jitter strength s
+    # simclr (tf.image, SimCLR's TF code) | torchvision (lightly, solo-learn): how colour
+    # jitter's contrast and saturation, and greyscale, are computed
+    c.augment_semantics = "simclr"
     c.worker_count = 0  # Grain worker processes
     c.read_threads = 0  # Grain threads per process reading batches ahead (0: read on demand)
     # schedule
@@ -154,6 +158,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     choice(config, "method", METHODS)
     spec = registry.spec(config.method)
     choice(config, "dtype", DTYPES)
+    choice(config, "augment_semantics", list(AUGMENT_SEMANTICS))
     choice(config, "parallel", PARALLEL)
     choice(config, "optim.name", OPTIMIZERS)
     choice(config, "optim.lr_scaling", LR_SCALING)

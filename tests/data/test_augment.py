@@ -1,11 +1,14 @@
 """On-device augmentation: shapes, ranges, determinism, probabilities, device independence."""
 
+import colorsys
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -132,3 +135,151 @@ def test_to_unit_float_and_normalize(rng):
     plain = _augment_image(key, jnp.asarray(pixels[0]), dataclasses.replace(aug, mean=None))
     normed = _augment_image(key, jnp.asarray(pixels[0]), aug)
     np.testing.assert_allclose(normed, augment.normalize(plain, aug), rtol=1e-5, atol=1e-6)
+
+
+# --- the ops against references written from tf.image's and torchvision's formulas
+
+
+def _torchvision_get_params(gen, height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+    """torchvision's RandomResizedCrop.get_params, in NumPy: (top, left, h, w) in whole pixels."""
+    area = height * width
+    log_ratio = np.log(ratio)
+    for _ in range(10):
+        target_area = area * gen.uniform(*scale)
+        aspect = np.exp(gen.uniform(*log_ratio))
+        w = round(np.sqrt(target_area * aspect))
+        h = round(np.sqrt(target_area / aspect))
+        if 0 < w <= width and 0 < h <= height:
+            return gen.integers(0, height - h + 1), gen.integers(0, width - w + 1), h, w
+    in_ratio = width / height
+    if in_ratio < min(ratio):
+        w, h = width, round(width / min(ratio))
+    elif in_ratio > max(ratio):
+        h, w = height, round(height * max(ratio))
+    else:
+        w, h = width, height
+    return (height - h) // 2, (width - w) // 2, h, w
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _crop_boxes(key, height, width):
+    """20,000 crop boxes (y0, x0, h, w) of a height x width image, scale and ratio the defaults."""
+    k_area, k_ratio, k_y, k_x = jax.random.split(key, 4)
+    tries = (20_000, augment.CROP_TRIES)
+    return jax.vmap(lambda a, r, y, x: augment.crop_box(a, r, y, x, height, width))(
+        jax.random.uniform(k_area, tries),
+        jax.random.uniform(k_ratio, tries),
+        jax.random.uniform(k_y, (20_000,)),
+        jax.random.uniform(k_x, (20_000,)),
+    )
+
+
+@pytest.mark.parametrize(("height", "width"), [(256, 341), (64, 512)])
+def test_crop_boxes_follow_torchvision(height, width):
+    """Inside the image, aspect in range; on 256x341 area and aspect as get_params' (KS < 0.03)."""
+    y0, x0, h, w = (
+        np.asarray(a, np.float64) for a in _crop_boxes(jax.random.key(0), height, width)
+    )
+    assert (h <= height).all() and (w <= width).all() and (y0 >= 0).all() and (x0 >= 0).all()
+    assert (y0 + h <= height + 1e-3).all() and (x0 + w <= width + 1e-3).all()
+    assert (w / h >= 3 / 4 - 1e-6).all() and (w / h <= 4 / 3 + 1e-6).all()
+    gen = np.random.default_rng(0)
+    ref = np.array([_torchvision_get_params(gen, height, width) for _ in range(20_000)], float)
+    if height == 256:
+        for ours, theirs in (
+            (h * w / (height * width), ref[:, 2] * ref[:, 3] / (height * width)),
+            (w / h, ref[:, 3] / ref[:, 2]),
+        ):
+            assert scipy.stats.ks_2samp(ours, theirs).statistic < 0.03
+    else:  # a wide image: most tries do not fit, then the centred crop of aspect 4/3
+        fallback = np.isclose(h, 64) & np.isclose(w, 64 * 4 / 3)
+        theirs = (ref[:, 2] == 64) & (ref[:, 3] == round(64 * 4 / 3))  # whole pixels there
+        assert abs(fallback.mean() - theirs.mean()) < 0.02 and fallback.mean() > 0.5
+        np.testing.assert_allclose(x0[fallback], (width - 64 * 4 / 3) / 2, rtol=1e-5)
+        np.testing.assert_allclose(y0[fallback], 0.0, atol=1e-4)
+
+
+def _hsv_map(image, fn):
+    """``fn(h, s, v) -> (h, s, v)`` on every pixel through Python's colorsys (float64)."""
+    out = np.empty(image.shape)
+    for idx in np.ndindex(image.shape[:-1]):
+        out[idx] = colorsys.hsv_to_rgb(*fn(*colorsys.rgb_to_hsv(*image[idx])))
+    return out
+
+
+def _reference_op(op, x, f, semantics):
+    """One jitter op from tf.image's ('simclr') or torchvision's formulas, clipped to [0, 1]."""
+    luma = np.array([0.2989, 0.587, 0.114] if semantics == "simclr" else [0.299, 0.587, 0.114])
+    grey = x @ luma
+    if op == 0:  # brightness: x * f (torchvision: a blend with black)
+        out = x * f
+    elif op == 1 and semantics == "simclr":  # tf.image.adjust_contrast: per-channel mean
+        mean = x.mean(axis=(0, 1))
+        out = (x - mean) * f + mean
+    elif op == 1:  # torchvision: a blend with the mean of the grey image
+        out = f * x + (1 - f) * grey.mean()
+    elif op == 2 and semantics == "simclr":  # tf.image.adjust_saturation: HSV saturation
+        out = _hsv_map(x, lambda h, s, v: (h, min(s * f, 1.0), v))
+    elif op == 2:  # torchvision: a blend with the grey image
+        out = f * x + (1 - f) * grey[..., None]
+    else:  # hue, both: HSV hue turned by f
+        out = _hsv_map(x, lambda h, s, v: ((h + f) % 1.0, s, v))
+    return np.clip(out, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("semantics", augment.SEMANTICS)
+def test_color_jitter_is_each_op_in_the_given_order(semantics):
+    gen = np.random.default_rng(1)
+    # a colour cast (red high, blue low): the two contrasts and saturations differ on it
+    image = np.clip(gen.uniform(size=(6, 5, 3)) * [0.4, 0.8, 0.5] + [0.5, 0.1, 0.0], 0, 1)
+    image[0, 0] = 0.3  # a grey pixel (no hue, no saturation)
+    orders = np.array([gen.permutation(4) for _ in range(6)])
+    factors = np.stack(
+        [gen.uniform(0.2, 1.8, 6), gen.uniform(0.2, 1.8, 6), gen.uniform(0.2, 1.8, 6),
+         gen.uniform(-0.5, 0.5, 6)], axis=1,
+    )  # fmt: skip
+    got = jax.jit(
+        jax.vmap(lambda x, f, o: augment.color_jitter(x, f, o, semantics), in_axes=(None, 0, 0))
+    )(jnp.asarray(image, jnp.float32), jnp.asarray(factors, jnp.float32), jnp.asarray(orders))
+    for i in range(6):
+        want = image
+        for op in orders[i]:
+            want = _reference_op(op, want, factors[i, op], semantics)
+        np.testing.assert_allclose(got[i], want, atol=2e-5)
+
+
+_color_jitter = jax.jit(augment.color_jitter, static_argnums=3)
+
+
+def test_the_two_semantics_differ_where_they_should():
+    """On a colour cast, contrast and saturation differ between the semantics; the others do not."""
+    image = jnp.asarray(
+        np.random.default_rng(2).uniform(size=(8, 8, 3)) * [0.3, 0.9, 0.2] + [0.6, 0, 0]
+    )
+    for op, differs in ((0, False), (1, True), (2, True), (3, False)):
+        factors = jnp.ones(4).at[3].set(0.0).at[op].set(0.1 if op == 3 else 1.5)
+        order = jnp.array([op] + [i for i in range(4) if i != op])
+        a, b = (_color_jitter(image, factors, order, s) for s in augment.SEMANTICS)
+        assert (float(jnp.abs(a - b).max()) > 0.01) == differs, op
+    with pytest.raises(ValueError, match=r"semantics must be one of \('simclr', 'torchvision'\)"):
+        augment.Augment(size=8, semantics="tf")
+
+
+def _reference_blur(image, sigma, kernel_size):
+    """Separable Gaussian blur with zero padding, in NumPy (SimCLR's and dm-pix's "SAME")."""
+    r = kernel_size // 2
+    t = np.arange(-r, r + 1)
+    w = np.exp(-(t**2) / (2 * sigma**2))
+    w /= w.sum()
+    out = np.apply_along_axis(lambda v: np.convolve(v, w, mode="same"), 0, image)
+    return np.apply_along_axis(lambda v: np.convolve(v, w, mode="same"), 1, out)
+
+
+def test_blur_has_each_images_own_sigma():
+    images = np.random.default_rng(3).uniform(size=(3, 12, 10, 3))
+    sigmas = np.array([0.1, 0.9, 2.0])
+    got = jax.jit(jax.vmap(lambda x, s: augment.gaussian_blur(x, s, 5)))(
+        jnp.asarray(images, jnp.float32), jnp.asarray(sigmas, jnp.float32)
+    )
+    for x, s, g in zip(images, sigmas, got, strict=True):
+        np.testing.assert_allclose(g, _reference_blur(x, s, 5), atol=1e-5)
