@@ -43,7 +43,10 @@ def takes_reduction(case):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_eager_matches_reference(case, dtype, rng):
-    for n in case.sizes:
+    # every size in float32; bfloat16 inputs (rounded, computed in float32) at
+    # the middle one: the sizes' edge cases do not depend on the dtype, and each
+    # size costs a compile of every op in eager mode
+    for n in case.sizes if dtype == "f32" else case.sizes[1:2]:
         inputs = make_inputs(case, rng, n, DTYPES[dtype])
         value = case.fn(*inputs)
         # bf16 inputs are computed in float32: only the loss value is float32.
