@@ -91,6 +91,7 @@ def main(argv=None) -> None:
             "devices": n,
             "warmup": args.warmup,
             "repeats": args.repeats,
+            "count_flops": False,  # not in this table
         }
         print(f"running {args.model} on {n} device(s) ...", file=sys.stderr, flush=True)
         rows.append(_common.run_subprocess(script, case, env))

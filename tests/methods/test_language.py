@@ -141,9 +141,11 @@ def _unigram_entropy_bits(docs) -> float:
 
 @pytest.mark.slow
 def test_gpt_run_beats_the_unigram_entropy_and_generates(data_dir, tmp_path, capsys):
-    # configs/gpt_pydoc.py's recipe on a smaller network and 200 steps (the
-    # full run takes minutes; the README has its numbers)
-    config = _small("gpt_pydoc", data_dir=data_dir, num_devices=1, num_steps=200)
+    # configs/gpt_pydoc.py's recipe on a smaller network and 120 steps (the
+    # full run takes minutes; the README has its numbers). Measured on the
+    # 2-core CPU: 4.37 bits per byte after 100 steps, 4.08 after 140, against
+    # the unigram's 4.70
+    config = _small("gpt_pydoc", data_dir=data_dir, num_devices=1, num_steps=120)
     config.encoder_kwargs.update(hidden_dim=64, mlp_dim=256)
     config.log_every_steps = 100
     results = run(config, str(tmp_path))
