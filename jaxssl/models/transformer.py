@@ -16,13 +16,18 @@ import jax.numpy as jnp
 
 
 class EncoderBlock(nn.Module):
-    """One pre-LN transformer block; ``mask`` is an attention mask ``[B, 1|H, T, T]``."""
+    """One pre-LN transformer block; ``mask`` is an attention mask ``[B, 1|H, T, T]``.
+
+    ``approximate_gelu``: the MLP's GELU in Flax's default tanh form (True) or
+    the exact ``x * Phi(x)`` that torchvision and timm use (False).
+    """
 
     num_heads: int
     mlp_dim: int
     dropout_rate: float = 0.0
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
+    approximate_gelu: bool = True
 
     @nn.compact
     def __call__(self, x, *, mask=None, train: bool):
@@ -39,7 +44,8 @@ class EncoderBlock(nn.Module):
         x = x + drop(y)
         y = nn.LayerNorm(**kw)(x)
         y = nn.Dense(self.mlp_dim, **kw)(y)
-        y = nn.Dense(x.shape[-1], **kw)(drop(nn.gelu(y)))
+        y = nn.gelu(y, approximate=self.approximate_gelu)
+        y = nn.Dense(x.shape[-1], **kw)(drop(y))
         return x + drop(y)
 
 

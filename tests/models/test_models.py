@@ -431,3 +431,107 @@ def test_token_models_reject_too_long_sequences():
     model = models.GPT(vocab_size=10, max_len=4, hidden_dim=8, depth=1, num_heads=2, mlp_dim=8)
     with pytest.raises(ValueError, match="more than max_len=4"):
         init(model, jnp.zeros((1, 6), jnp.int32), train=False)
+
+
+# --- torchvision's ViT: its state_dict layout and forward pass, written from
+# torchvision.models.vision_transformer (no torch needed)
+
+
+def _torchvision_vit_state(gen, *, channels, patch, dim, depth, mlp, tokens, classes):
+    """Random weights under torchvision's VisionTransformer names and shapes."""
+
+    def w(*shape, scale=0.2):
+        return (scale * gen.standard_normal(shape)).astype(np.float32)
+
+    sd = {
+        "conv_proj.weight": w(dim, channels, patch, patch),
+        "conv_proj.bias": w(dim),
+        "class_token": w(1, 1, dim),
+        "encoder.pos_embedding": w(1, tokens, dim),
+        "encoder.ln.weight": 1 + w(dim),
+        "encoder.ln.bias": w(dim),
+        "heads.head.weight": w(classes, dim),
+        "heads.head.bias": w(classes),
+    }
+    for i in range(depth):
+        p = f"encoder.layers.encoder_layer_{i}"
+        sd |= {
+            f"{p}.ln_1.weight": 1 + w(dim),
+            f"{p}.ln_1.bias": w(dim),
+            f"{p}.self_attention.in_proj_weight": w(3 * dim, dim),
+            f"{p}.self_attention.in_proj_bias": w(3 * dim),
+            f"{p}.self_attention.out_proj.weight": w(dim, dim),
+            f"{p}.self_attention.out_proj.bias": w(dim),
+            f"{p}.ln_2.weight": 1 + w(dim),
+            f"{p}.ln_2.bias": w(dim),
+            f"{p}.mlp.0.weight": w(mlp, dim),
+            f"{p}.mlp.0.bias": w(mlp),
+            f"{p}.mlp.3.weight": w(dim, mlp),
+            f"{p}.mlp.3.bias": w(dim),
+        }
+    return sd
+
+
+def _torchvision_vit_forward(sd, images_nchw, *, patch, heads, depth):
+    """torchvision's VisionTransformer.forward in float64 NumPy (eval mode)."""
+    from scipy.special import erf
+
+    sd = {k: v.astype(np.float64) for k, v in sd.items()}
+
+    def ln(x, p):  # LayerNorm(eps=1e-6)
+        mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + 1e-6) * sd[f"{p}.weight"] + sd[f"{p}.bias"]
+
+    def linear(x, p):
+        return x @ sd[f"{p}.weight"].T + sd[f"{p}.bias"]
+
+    b, c, h, w = images_nchw.shape
+    # conv_proj: a p x p convolution with stride p, then [B, D, h, w] -> [B, h*w, D]
+    cols = images_nchw.reshape(b, c, h // patch, patch, w // patch, patch)
+    cols = cols.transpose(0, 2, 4, 1, 3, 5).reshape(b, -1, c * patch * patch)
+    x = cols @ sd["conv_proj.weight"].reshape(len(sd["conv_proj.bias"]), -1).T
+    x = x + sd["conv_proj.bias"]
+    x = np.concatenate([np.broadcast_to(sd["class_token"], (b, 1, x.shape[-1])), x], 1)
+    x = x + sd["encoder.pos_embedding"]
+    dim = x.shape[-1]
+    hd = dim // heads
+    for i in range(depth):
+        p = f"encoder.layers.encoder_layer_{i}"
+        y = ln(x, f"{p}.ln_1")
+        qkv = (
+            y @ sd[f"{p}.self_attention.in_proj_weight"].T + sd[f"{p}.self_attention.in_proj_bias"]
+        )
+        q, k, v = (a.reshape(b, -1, heads, hd).transpose(0, 2, 1, 3) for a in np.split(qkv, 3, -1))
+        logits = q @ k.transpose(0, 1, 3, 2) / np.sqrt(hd)
+        att = np.exp(logits - logits.max(-1, keepdims=True))
+        att /= att.sum(-1, keepdims=True)
+        y = (att @ v).transpose(0, 2, 1, 3).reshape(b, -1, dim)
+        x = x + linear(y, f"{p}.self_attention.out_proj")
+        y = linear(ln(x, f"{p}.ln_2"), f"{p}.mlp.0")
+        y = 0.5 * y * (1 + erf(y / np.sqrt(2)))  # nn.GELU(): the exact form
+        x = x + linear(y, f"{p}.mlp.3")
+    return linear(ln(x, "encoder.ln")[:, 0], "heads.head")
+
+
+def test_torchvision_vit_weights_give_torchvisions_logits_with_the_exact_gelu():
+    shape = {"channels": 3, "patch": 4, "dim": 16, "depth": 2, "mlp": 32, "classes": 5}
+    gen = np.random.default_rng(0)
+    sd = _torchvision_vit_state(gen, **shape, tokens=1 + (8 // 4) * (12 // 4))
+    images = gen.uniform(size=(2, 3, 8, 12))  # NCHW, as torchvision takes them
+    want = _torchvision_vit_forward(sd, images, patch=4, heads=2, depth=2)
+    params = models.vit.from_torchvision(sd, num_heads=2)
+    kw = {"patch_size": 4, "hidden_dim": 16, "depth": 2, "num_heads": 2, "mlp_dim": 32}
+    nhwc = jnp.asarray(images.transpose(0, 2, 3, 1), jnp.float32)
+
+    def logits(approximate):
+        model = models.ViT(**kw, num_classes=5, approximate_gelu=approximate)
+        return np.asarray(jax.jit(partial(model.apply, train=False))({"params": params}, nhwc))
+
+    exact, tanh = logits(False), logits(True)
+    np.testing.assert_allclose(exact, want, rtol=1e-5, atol=2e-6)  # measured: 2.4e-7 off
+    assert np.abs(tanh - want).max() > 10 * np.abs(exact - want).max()  # the form matters
+    # the converted tree is exactly what the module expects
+    shapes = jax.eval_shape(
+        partial(models.ViT(**kw, num_classes=5).init, train=False), key_(0), nhwc
+    )["params"]
+    assert jax.tree.map(np.shape, params) == jax.tree.map(lambda s: s.shape, shapes)
