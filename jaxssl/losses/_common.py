@@ -75,12 +75,25 @@ def labelled_embeddings(embeddings: Any, labels: Any) -> tuple[jax.Array, jax.Ar
     z = as_float(embeddings, "embeddings")
     y = as_int(labels, "labels")
     check_rank(z, "embeddings", 2, "[N, D]")
+    check_not_empty(z, "embeddings")
     if y.shape != z.shape[:1]:
         raise ValueError(
             f"labels must have shape [N] = ({z.shape[0]},) to match embeddings {z.shape}, "
             f"got shape {y.shape}."
         )
     return z, y
+
+
+def check_not_empty(x: jax.Array, name: str) -> None:
+    """Raises ValueError for an array with no elements: a loss over nothing is undefined.
+
+    (Its mean would be 0 / 0 = NaN, and its sum a 0 that trains nothing.)
+    """
+    if x.size == 0:
+        raise ValueError(
+            f"{name} is empty (shape {x.shape}): a loss needs at least one example "
+            "with at least one value."
+        )
 
 
 def check_min_rank(x: jax.Array, name: str, rank: int, layout: str) -> None:

@@ -18,6 +18,7 @@ from jaxssl.losses._common import (
     check_choice,
     check_in_range,
     check_min_rank,
+    check_not_empty,
     check_rank,
     check_same_shape,
     reduce_examples,
@@ -103,6 +104,7 @@ def softmax_cross_entropy(
     """
     x = as_float(logits, "logits")
     check_min_rank(x, "logits", 1, "[..., C]")
+    check_not_empty(x, "logits")
     labels = jnp.asarray(labels)
     check_in_range(label_smoothing, "label_smoothing", 0.0, 1.0)
     check_choice(reduction, "reduction", REDUCTIONS)
@@ -172,6 +174,7 @@ def sigmoid_binary_cross_entropy(
     x = as_float(logits, "logits")
     t = jnp.asarray(targets)
     check_same_shape(logits=x, targets=t)
+    check_not_empty(x, "logits")
     check_choice(reduction, "reduction", REDUCTIONS)
     per_element = bce_with_logits(x, t.astype(x.dtype))
     return reduce_examples(per_element, reduction)
@@ -227,6 +230,7 @@ def masked_lm_loss(
     y = as_int(targets, "targets")
     check_rank(x, "logits", 3, "[B, T, V]")
     check_rank(y, "targets", 2, "[B, T]")
+    check_not_empty(x, "logits")
     if y.shape != x.shape[:2]:
         raise ValueError(f"targets must have shape [B, T] = {x.shape[:2]}, got shape {y.shape}.")
     where = _check_where(mask, x.shape[:2], "mask")

@@ -16,6 +16,7 @@ from jaxssl.losses._common import (
     check_choice,
     check_min_rank,
     check_nonnegative,
+    check_not_empty,
     check_same_shape,
     reduce_examples,
 )
@@ -134,6 +135,7 @@ def _reconstruction_terms(recon, target, kind: str) -> jax.Array:
     x = as_float(recon, "recon")
     t = as_float(target, "target")
     check_min_rank(x, "recon", 1, "[B, ...]")
+    check_not_empty(x, "recon")
     check_same_shape(recon=x, target=t)
     check_choice(kind, "kind", RECONSTRUCTION_KINDS)
     t = t.astype(x.dtype)
@@ -193,6 +195,7 @@ def _gaussian_kl_per_example(mean, logvar) -> jax.Array:
     mu = as_float(mean, "mean")
     lv = as_float(logvar, "logvar")
     check_min_rank(mu, "mean", 1, "[B, ...]")
+    check_not_empty(mu, "mean")
     check_same_shape(mean=mu, logvar=lv)
     lv = lv.astype(mu.dtype)
     return _per_example(0.5 * (mu * mu + jnp.exp(lv) - 1.0 - lv), "sum")

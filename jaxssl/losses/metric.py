@@ -17,6 +17,7 @@ from jaxssl.losses._common import (
     check_choice,
     check_min_rank,
     check_nonnegative,
+    check_not_empty,
     check_same_shape,
     gather_rows,
     labelled_embeddings,
@@ -88,6 +89,7 @@ def triplet_margin(
     pos = as_float(positives, "positives")
     neg = as_float(negatives, "negatives")
     check_min_rank(a, "anchors", 1, "[..., D]")
+    check_not_empty(a, "anchors")
     check_same_shape(anchors=a, positives=pos, negatives=neg)
     check_nonnegative(margin, "margin")
     if not p >= 1:

@@ -15,6 +15,7 @@ from jaxssl.losses._common import (
     as_float,
     check_choice,
     check_min_rank,
+    check_not_empty,
     check_same_shape,
     l2_normalize,
     reduce_examples,
@@ -24,6 +25,7 @@ from jaxssl.losses._common import (
 def _cosine(x, y, name_x: str, name_y: str) -> jax.Array:
     x, y = as_float(x, name_x), as_float(y, name_y)
     check_min_rank(x, name_x, 1, "[..., D]")
+    check_not_empty(x, name_x)
     check_same_shape(**{name_x: x, name_y: y})
     dtype = jnp.promote_types(x.dtype, y.dtype)
     return jnp.sum(l2_normalize(x.astype(dtype)) * l2_normalize(y.astype(dtype)), axis=-1)

@@ -19,6 +19,8 @@ F5 = np.zeros((5, 3), np.float32)
 V = np.zeros((4,), np.float32)
 I = np.zeros((4, 3), np.int32)  # noqa: E741
 Y = np.array([0, 0, 1, 1], np.int32)
+E0 = np.zeros((0, 3), np.float32)  # an empty batch: a mean over it would be NaN
+Y0 = np.zeros((0,), np.int32)
 
 # (id, loss, arrays, hyperparameters, exception, message fragment, also under jit)
 CATALOGUE = [
@@ -463,6 +465,96 @@ CATALOGUE = [
         {"beta": -0.1},
         ValueError,
         "beta must be >= 0",
+        True,
+    ),
+    (
+        "sup_con on an empty batch",
+        losses.sup_con,
+        (E0, Y0),
+        {"temperature": 0.1},
+        ValueError,
+        "embeddings is empty (shape (0, 3)): a loss needs at least one example",
+        True,
+    ),
+    (
+        "batch_triplet on an empty batch",
+        losses.batch_triplet,
+        (E0, Y0),
+        {},
+        ValueError,
+        "embeddings is empty (shape (0, 3)): a loss needs at least one example",
+        True,
+    ),
+    (
+        "byol_loss on an empty batch",
+        losses.byol_loss,
+        (E0, E0),
+        {},
+        ValueError,
+        "p is empty (shape (0, 3)): a loss needs at least one example",
+        True,
+    ),
+    (
+        "cosine_similarity_loss on an empty batch",
+        losses.cosine_similarity_loss,
+        (E0, E0),
+        {},
+        ValueError,
+        "x is empty (shape (0, 3)): a loss needs at least one example",
+        True,
+    ),
+    (
+        "triplet_margin on an empty batch",
+        losses.triplet_margin,
+        (E0, E0, E0),
+        {},
+        ValueError,
+        "anchors is empty (shape (0, 3)): a loss needs at least one example",
+        True,
+    ),
+    (
+        "softmax_cross_entropy on an empty batch",
+        losses.softmax_cross_entropy,
+        (E0, Y0),
+        {},
+        ValueError,
+        "logits is empty (shape (0, 3)): a loss needs at least one example",
+        True,
+    ),
+    (
+        "sigmoid_binary_cross_entropy on an empty batch",
+        losses.sigmoid_binary_cross_entropy,
+        (E0, E0),
+        {},
+        ValueError,
+        "logits is empty (shape (0, 3)): a loss needs at least one example",
+        True,
+    ),
+    (
+        "reconstruction_loss on an empty batch",
+        losses.reconstruction_loss,
+        (E0, E0),
+        {},
+        ValueError,
+        "recon is empty (shape (0, 3)): a loss needs at least one example",
+        True,
+    ),
+    (
+        "gaussian_kl on an empty batch",
+        losses.gaussian_kl,
+        (E0, E0),
+        {},
+        ValueError,
+        "mean is empty (shape (0, 3)): a loss needs at least one example",
+        True,
+    ),
+    (
+        "masked_lm_loss on an empty batch",
+        losses.masked_lm_loss,
+        (np.zeros((0, 2, 3), np.float32), np.zeros((0, 2), np.int32), np.zeros((0, 2), bool)),
+        {},
+        ValueError,
+        "logits is empty (shape (0, 2, 3)): a loss needs at least one example",
         True,
     ),
 ]
