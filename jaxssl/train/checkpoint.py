@@ -58,6 +58,10 @@ class Checkpointer:
             ),
         )
         self.manager = ocp.CheckpointManager(self.directory, options=options)
+        self.async_save = async_save
+        # the step of the last asynchronous save not yet known to be on disk:
+        # its failure surfaces only at the next save or wait, which must name it
+        self._pending: int | None = None
 
     def latest_step(self) -> int | None:
         """The newest complete checkpoint's step, or None."""
@@ -80,7 +84,15 @@ class Checkpointer:
         *,
         force: bool = False,
     ) -> bool:
-        """Saves if the policy says so at ``step`` (or ``force``); returns whether it did."""
+        """Saves if the policy says so at ``step`` (or ``force``); returns whether it did.
+
+        Raises:
+          CheckpointSaveError: this save failed, or the previous asynchronous
+            one did (found here, where Orbax waits for it); it names that step.
+        """
+        if not force and not self.manager.should_save(step):
+            return False
+        self.wait()  # the previous asynchronous save, if any: its error is its own
         args = ocp.args.Composite(
             state=ocp.args.StandardSave(state),
             data=grain.checkpoint.CheckpointSave(data_iterator),
@@ -91,6 +103,8 @@ class Checkpointer:
             self.manager.check_for_errors()
         except Exception as e:
             raise CheckpointSaveError(step, self.directory, self.latest_step(), e) from e
+        if saved and self.async_save:
+            self._pending = step
         return saved
 
     def restore_latest(
@@ -217,11 +231,12 @@ class Checkpointer:
             checkpoints are untouched: Orbax writes to a temporary folder and
             renames it only when complete).
         """
+        pending, self._pending = self._pending, None
         try:
             self.manager.wait_until_finished()
             self.manager.check_for_errors()
         except Exception as e:
-            raise CheckpointSaveError(None, self.directory, self.latest_step(), e) from e
+            raise CheckpointSaveError(pending, self.directory, self.latest_step(), e) from e
 
     def close(self) -> None:
         """Finishes pending saves and releases the manager."""

@@ -349,3 +349,29 @@ def test_a_signal_during_the_final_evaluation_says_what_was_kept(capsys):
     with pytest.raises(KeyboardInterrupt), explained_stop("the final evaluation", "all"):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(5)
+
+
+def test_a_failed_asynchronous_save_is_named_by_its_own_step(tmp_path, monkeypatch):
+    """Orbax reports a background save's failure at the next save: the message names that save.
+
+    The failure is injected where Orbax raises it (``wait_until_finished``,
+    which the next save calls first), after step 16's save was dispatched.
+    """
+    import ml_collections
+
+    ckpt = Checkpointer(str(tmp_path / "checkpoints"), every_steps=8, async_save=True)
+    iterator = iter(make_loader(np.arange(16, dtype=np.float32)[:, None], batch_size=4, seed=0))
+    state = {"w": jnp.ones((3,))}
+    config = ml_collections.ConfigDict({"seed": 0})
+    assert ckpt.save(8, state, iterator, config) and ckpt.save(16, state, iterator, config)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ckpt.manager, "wait_until_finished", full)
+    assert not ckpt.save(20, state, iterator, config)  # not a save step: nothing waited for
+    with pytest.raises(CheckpointSaveError, match=r"saving step 16 in .* failed .*No space left"):
+        ckpt.save(24, state, iterator, config)
+    monkeypatch.undo()
+    ckpt.close()
+    assert 8 in _checkpoints(tmp_path)
