@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxssl.data.augment import Augment, example_keys, normalize, to_unit_float
+from jaxssl.data.augment import Augment, example_keys, normalize, resized_crop, to_unit_float
 
 
 def random_resized_crop(key, image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
@@ -34,16 +34,7 @@ def random_resized_crop(key, image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3
     crop_h = jnp.clip(jnp.sqrt(area / aspect), 1.0, h)
     y0 = jax.random.uniform(k_y) * (h - crop_h)
     x0 = jax.random.uniform(k_x) * (w - crop_w)
-    sy, sx = size / crop_h, size / crop_w
-    return jax.image.scale_and_translate(
-        image,
-        (size, size, image.shape[2]),
-        spatial_dims=(0, 1),
-        scale=jnp.stack([sy, sx]),
-        translation=jnp.stack([-y0 * sy, -x0 * sx]),
-        method="linear",
-        antialias=True,
-    )
+    return resized_crop(image, (y0, x0, crop_h, crop_w), size)  # the resize is unchanged
 
 
 def color_jitter(key, image, brightness, contrast, saturation, hue):

@@ -159,8 +159,9 @@ def run_case(case: dict) -> dict:
     compiled = par.compile_step(step).lower(train_state, device_batch).compile()
     row["compile_s"] = time.perf_counter() - start
     # bench_scaling.py shows no FLOPs: its cases skip the count (a second trace and lowering)
-    flops = step_flops(step, train_state, device_batch) if case.get("count_flops", True) else None
-    if flops is None and case.get("count_flops", True):
+    count = case.get("count_flops", True)
+    flops = step_flops(step, train_state, device_batch) if count else None
+    if flops is None and count:
         # seen on a GPU: the analysis is not there; a CPU machine has it
         row["flops_note"] = "no XLA cost analysis here: run --recount on a CPU machine"
     box = [train_state]

@@ -265,8 +265,9 @@ def random_resized_crop(key, image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3
     return _random_resized_crop(draws(key), image, size, scale, ratio)
 
 
-# Rec. 601 luma: tf.image's (and dm-pix's) weights, and torchvision's to 3 digits
-_LUMA = {"simclr": (0.2989, 0.5870, 0.1140), "torchvision": (0.299, 0.587, 0.114)}
+# Rec. 601 luma to 3 digits, as torchvision weighs grey (tf.image and dm-pix, whose
+# rgb_to_grayscale the 'simclr' semantics uses: 0.2989, 0.5870, 0.1140)
+_TORCHVISION_LUMA = (0.299, 0.587, 0.114)
 
 
 def _grey(x, semantics: str):
@@ -276,8 +277,12 @@ def _grey(x, semantics: str):
     """
     if semantics == "simclr":
         return pix.rgb_to_grayscale(x, keep_dims=False)
-    wr, wg, wb = _LUMA["torchvision"]
-    return x[..., 0:1] * wr + x[..., 1:2] * wg + x[..., 2:3] * wb
+    return _luma(x[..., 0:1], x[..., 1:2], x[..., 2:3], _TORCHVISION_LUMA)
+
+
+def _luma(r, g, b, weights):
+    """The weighted sum of the channels ``r, g, b`` (any matching shapes)."""
+    return weights[0] * r + weights[1] * g + weights[2] * b
 
 
 def _wrap6(h):
@@ -286,14 +291,18 @@ def _wrap6(h):
 
 
 def _hsv_parts(r, g, b):
-    """Per pixel of the planes r, g, b: V (max), C (max - min), 1 / C (1 where C = 0), H (0-6)."""
+    """Per pixel of the planes r, g, b: V (max), C (max - min), 1 / C (1 where C = 0), H.
+
+    H is in [-1, 5), not yet taken mod 6: both callers add a hue shift first
+    and wrap once.
+    """
     v = jnp.maximum(jnp.maximum(r, g), b)
     c = v - jnp.minimum(jnp.minimum(r, g), b)
     inv = 1.0 / jnp.where(c > 0, c, 1.0)
     h = jnp.where(
         v == r, (g - b) * inv, jnp.where(v == g, (b - r) * inv + 2.0, (r - g) * inv + 4.0)
     )
-    return v, c, inv, _wrap6(h)
+    return v, c, inv, h
 
 
 def _hue_channel(v, c, h, n):
@@ -357,7 +366,6 @@ def color_jitter(image, factors, order, semantics: str = "simclr"):
     fb, fc, fs, dh = factors[0], factors[1], factors[2], factors[3]
     planes = [image[..., i] for i in range(3)]
     pixels = planes[0].size
-    luma = _LUMA[semantics]
     for slot in range(4):
         op = order[slot]
         r, g, b = planes
@@ -368,7 +376,7 @@ def color_jitter(image, factors, order, semantics: str = "simclr"):
             sat_a, sat_ref = jnp.where(c * fs > v, v * inv, fs), v
             means = [jnp.sum(p) / pixels for p in planes]
         else:
-            grey = luma[0] * r + luma[1] * g + luma[2] * b
+            grey = _luma(r, g, b, _TORCHVISION_LUMA)
             sat_a, sat_ref = fs, grey
             means = [jnp.sum(grey) / pixels] * 3
         a = jnp.where(op == 0, fb, jnp.where(op == 1, fc, sat_a))

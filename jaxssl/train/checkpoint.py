@@ -99,7 +99,8 @@ class Checkpointer:
             config=ocp.args.JsonSave(config.to_dict()),
         )
         try:
-            saved = self.manager.save(step, args=args, force=force)
+            # the policy was asked above: force=True keeps Orbax from asking it again
+            saved = self.manager.save(step, args=args, force=True)
             self.manager.check_for_errors()
         except Exception as e:
             raise CheckpointSaveError(step, self.directory, self.latest_step(), e) from e
