@@ -283,3 +283,13 @@ def test_blur_has_each_images_own_sigma():
     )
     for x, s, g in zip(images, sigmas, got, strict=True):
         np.testing.assert_allclose(g, _reference_blur(x, s, 5), atol=1e-5)
+
+
+def test_adjust_hue_is_the_hsv_turn():
+    """adjust_hue alone (any leading axes) against colorsys, turns of both signs and past a half."""
+    image = np.random.default_rng(4).uniform(size=(2, 5, 3))
+    image[0, 0] = 0.6  # grey: no hue to turn
+    for delta in (-0.45, 0.1, 0.5):
+        want = _hsv_map(image, lambda h, s, v, d=delta: ((h + d) % 1.0, s, v))
+        got = jax.jit(augment.adjust_hue)(jnp.asarray(image, jnp.float32), delta)
+        np.testing.assert_allclose(got, want, atol=2e-6)
