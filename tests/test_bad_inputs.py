@@ -256,6 +256,12 @@ CATALOGUE = [
         FileNotFoundError,
         "root must be a folder of class folders",
     ),
+    (
+        "image folder with a side of 0",
+        lambda env: data.ImageFolder(env.tmp_path, size=0),
+        ValueError,
+        "size must be None or an int >= 1, got 0",
+    ),
     # configs, checked by run() before anything is compiled or written
     (
         "unknown config key",
@@ -354,6 +360,19 @@ CATALOGUE = [
         "config.num_classes=3 is below the 10 classes of digits:train",
     ),
     (
+        "labels beyond num_classes in a run's batches",  # the digits' 10 classes, 3 declared
+        lambda env: _run(env, num_classes=3),
+        ValueError,
+        "labels of digits:train must be in [0, 3) (config.num_classes=3), but",
+    ),
+    (
+        "negative labels",
+        lambda env: data.check_labels(np.array([0, -1, 2, -1]), 3, "my labels"),
+        ValueError,
+        "labels of my labels must be in [0, 3) (config.num_classes=3), but 2 of 4 are "
+        "outside it (from -1 to 2)",
+    ),
+    (
         "batch larger than the dataset with epochs",
         lambda env: _run(env, batch_size=4096, num_steps=0, num_epochs=1),
         ValueError,
@@ -449,7 +468,10 @@ CATALOGUE = [
 
 # entries refused after the workdir was made (it must exist to tell a resume
 # from a fresh start); every other one leaves no trace on disk
-MAKES_WORKDIR = {"fine-tuning from a directory that does not exist"}
+MAKES_WORKDIR = {
+    "fine-tuning from a directory that does not exist",
+    "labels beyond num_classes in a run's batches",  # seen in the first batch
+}
 
 
 def test_the_catalogue_is_broad():

@@ -23,6 +23,7 @@ _LAZY = {
     "make_loader": "loader",
     "to_global_batch": "loader",
     "Subset": "subsets",
+    "check_labels": "subsets",
     "label_fraction": "subsets",
     "labels_of": "subsets",
 }
@@ -45,6 +46,7 @@ __all__ = [
     "Subset",
     "augment",
     "build_bundled",
+    "check_labels",
     "data_source",
     "label_fraction",
     "labels_of",

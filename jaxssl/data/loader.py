@@ -12,6 +12,9 @@ augmentation. :func:`to_global_batch` turns each process's batch into global
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,6 +45,27 @@ class _IndexedSource:
         return f"IndexedSource({self._source!r})"
 
 
+def _end_with_parent(worker_index: int, worker_count: int) -> None:
+    """Grain worker start-up: the worker exits within a second of its parent's end.
+
+    Grain's workers are daemon processes, which Python ends only when their
+    parent exits normally; after a SIGKILL (an out-of-memory kill, a cluster
+    preempting the job) they went on for minutes, holding their memory. The
+    parent is polled (``os.getppid`` changes when it is gone) rather than
+    Linux's ``PR_SET_PDEATHSIG``, which fires when the *thread* that started
+    the worker ends and exists on Linux alone.
+    """
+    del worker_index, worker_count
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="jaxssl-parent-watch", daemon=True).start()
+
+
 def make_loader(
     source,
     *,
@@ -67,7 +91,8 @@ def make_loader(
       num_epochs: passes over the data; ``None`` repeats forever.
       drop_remainder: drop the last incomplete batch (use True for training,
         so every step has the same shape).
-      worker_count: Grain worker processes (0 loads in this process).
+      worker_count: Grain worker processes (0 loads in this process); they
+        end with this process, however it ends.
       read_threads: threads per process that read (and ``transform``) batches
         ahead, each holding up to two. 0 reads each batch when it is asked
         for, which still overlaps the device's work on the previous step
@@ -119,7 +144,10 @@ def make_loader(
     ahead = grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=2 * read_threads)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder).to_iter_dataset(ahead)
     if worker_count > 0:
-        ds = ds.mp_prefetch(grain.multiprocessing.MultiprocessingOptions(num_workers=worker_count))
+        ds = ds.mp_prefetch(
+            grain.multiprocessing.MultiprocessingOptions(num_workers=worker_count),
+            worker_init_fn=_end_with_parent,
+        )
     return ds
 
 

@@ -65,3 +65,29 @@ class Subset:
 def labels_of(source, label_key: str = "label") -> np.ndarray:
     """Every record's label, in order (reads the whole source)."""
     return np.asarray([source[i][label_key] for i in range(len(source))], np.int64)
+
+
+def check_labels(labels, num_classes: int, where: str) -> None:
+    """ValueError unless every label is an integer in ``[0, num_classes)``.
+
+    A label outside that range would be dropped silently by a one-hot
+    cross-entropy and by the confusion matrix (``jax.nn.one_hot`` gives a row
+    of zeros), so the run would train and score on the wrong problem.
+
+    Args:
+      labels: integer labels, any shape.
+      num_classes: the run's class count (``config.num_classes``).
+      where: what the labels are, for the message (``"mnist:train"``).
+    """
+    labels = np.asarray(labels)
+    if labels.size == 0:
+        return
+    low, high = labels.min(), labels.max()
+    if low >= 0 and high < num_classes:
+        return
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    raise ValueError(
+        f"labels of {where} must be in [0, {num_classes}) (config.num_classes={num_classes}), "
+        f"but {bad.size} of {labels.size} are outside it (from {low} to {high}); set "
+        "config.num_classes to the dataset's class count, or 0 to take it from the data."
+    )

@@ -14,6 +14,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from jaxssl.data.subsets import check_labels
 from jaxssl.eval.cluster import kmeans_scores
 from jaxssl.eval.knn import knn_accuracy
 from jaxssl.eval.pictures import save_grid
@@ -54,6 +55,9 @@ def evaluate(
     limit = config.eval.max_train_examples
     bank, bank_y = features(params, state, bank_src, limit=limit, raw=raw)
     query, query_y = features(params, state, eval_src, raw=raw)
+    if config.num_classes:
+        check_labels(bank_y, config.num_classes, f"{config.dataset}:{config.train_split}")
+        check_labels(query_y, config.num_classes, f"{config.dataset}:{config.eval_split}")
     num_classes = config.num_classes or int(max(bank_y.max(), query_y.max())) + 1
     out: dict[str, Any] = {
         "knn_top1": knn_accuracy(

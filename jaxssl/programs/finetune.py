@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxssl.data.subsets import Subset, label_fraction, labels_of
+from jaxssl.data.subsets import Subset, check_labels, label_fraction, labels_of
 from jaxssl.eval.metrics import classification_metrics
 from jaxssl.eval.pseudo import pseudo_label_sweep
 from jaxssl.methods import protocol
@@ -35,6 +35,7 @@ class Finetune(Program):
         if config.finetune.label_fraction >= 1:
             return train_src, eval_src, train_src, {"labelled": None}
         labels = labels_of(train_src, config.label_key)
+        check_labels(labels, config.num_classes, f"{config.dataset}:{config.train_split}")
         labelled = label_fraction(
             labels, config.finetune.label_fraction, seed=config.finetune.subset_seed
         )
@@ -62,6 +63,7 @@ class Finetune(Program):
         params, state = host.params, model_state(host)
         logits_of = Features(method.logits, ctx.par, config, ctx.transform)
         logits, test_y = logits_of(params, state, ctx.eval_src)
+        check_labels(test_y, config.num_classes, f"{config.dataset}:{config.eval_split}")
         metrics = classification_metrics(test_y, logits, num_classes=config.num_classes)
         out: dict[str, Any] = {k: metrics[k] for k in ("top1", "top5") if k in metrics}
         out["metrics"] = metrics

@@ -6,7 +6,11 @@ whenever JAX's preemption notice arrives (Orbax's preemption policy; it needs
 ``jax.distributed`` on the cluster). Each checkpoint holds three items:
 ``state`` (the TrainState), ``data`` (every process's iterator position, via
 Grain's Orbax handler) and ``config`` (JSON), so a resumed run sees the same
-batches and random numbers as one that never stopped.
+batches and random numbers as one that never stopped. Once a checkpoint is
+complete on disk, ``checksums.json`` beside its items lists the CRC-32 and
+size of every file in it; a restore checks them first, so a flipped byte is
+damage (the previous checkpoint is used), not parameters that load and give
+NaN later.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import os
 import shutil
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +43,73 @@ class CheckpointSaveError(RuntimeError):
             f"newest complete checkpoint is intact: {kept}. Free space or fix permissions, "
             "then rerun the same command to resume from it."
         )
+
+
+CHECKSUMS = "checksums.json"
+
+
+def _crc32(path: str) -> int:
+    with open(path, "rb") as f:
+        crc = 0
+        while chunk := f.read(1 << 23):
+            crc = zlib.crc32(chunk, crc)
+        return crc
+
+
+def _files(step_dir: str) -> dict[str, str]:
+    """Every file under ``step_dir`` but the checksum list: relative path -> path."""
+    out = {}
+    for folder, _, names in os.walk(step_dir):
+        for name in names:
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, step_dir)
+            if rel != CHECKSUMS:
+                out[rel] = path
+    return out
+
+
+def write_checksums(step_dir: str) -> None:
+    """Writes ``step_dir/checksums.json``: size and CRC-32 of each file of a saved checkpoint.
+
+    Orbax keeps no checksum of the arrays it writes (TensorStore's files are
+    read back as they are), so a byte changed on disk would load silently.
+    CRC-32 (zlib, ~1 GB/s) rather than a cryptographic hash: the faults it is
+    for are storage errors, not tampering. Written atomically, by process 0.
+    """
+    sums = {rel: [os.path.getsize(p), _crc32(p)] for rel, p in sorted(_files(step_dir).items())}
+    tmp = os.path.join(step_dir, f".{CHECKSUMS}.tmp")
+    with open(tmp, "w") as f:
+        json.dump({"algorithm": "crc32", "files": sums}, f)
+    os.replace(tmp, os.path.join(step_dir, CHECKSUMS))
+
+
+def verify_checksums(step_dir: str) -> bool:
+    """Checks ``step_dir`` against its ``checksums.json``; False when it has none.
+
+    A checkpoint without the list (written by an older jaxssl, or by a run
+    killed between the save and the list) is not checked here; Orbax's read
+    still fails on a missing or truncated file.
+
+    Raises:
+      OSError: a listed file is missing, of another size or another CRC-32;
+        the message names it.
+    """
+    try:
+        with open(os.path.join(step_dir, CHECKSUMS)) as f:
+            listed = json.load(f)["files"]
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise OSError(f"{os.path.join(step_dir, CHECKSUMS)} is unreadable ({e})") from e
+    for rel, (size, crc) in listed.items():
+        path = os.path.join(step_dir, rel)
+        if not os.path.isfile(path):
+            raise OSError(f"{path} is missing (listed in {CHECKSUMS})")
+        if os.path.getsize(path) != size:
+            raise OSError(f"{path} has {os.path.getsize(path)} bytes, {size} when saved")
+        if _crc32(path) != crc:
+            raise OSError(f"{path} fails its checksum (CRC-32 differs from when it was saved)")
+    return True
 
 
 class Checkpointer:
@@ -106,7 +178,15 @@ class Checkpointer:
             raise CheckpointSaveError(step, self.directory, self.latest_step(), e) from e
         if saved and self.async_save:
             self._pending = step
+        elif saved:
+            self._seal(step)
         return saved
+
+    def _seal(self, step: int) -> None:
+        """Writes the checksum list of checkpoint ``step``, complete on disk (process 0)."""
+        step_dir = os.path.join(self.directory, str(step))
+        if jax.process_index() == 0 and os.path.isdir(step_dir):  # max_to_keep may have gone
+            write_checksums(step_dir)
 
     def restore_latest(
         self, abstract_state: Any, data_iterator, warn: Callable[[str], None]
@@ -214,7 +294,12 @@ class Checkpointer:
                 )
 
     def restore(self, step: int, abstract_state: Any, data_iterator) -> Any:
-        """The state at ``step``, laid out like ``abstract_state``; moves ``data_iterator`` too."""
+        """The state at ``step``, laid out like ``abstract_state``; moves ``data_iterator`` too.
+
+        Raises:
+          OSError: a file fails its checksum (see :func:`verify_checksums`).
+        """
+        verify_checksums(os.path.join(self.directory, str(step)))
         restored = self.manager.restore(
             step,
             args=ocp.args.Composite(
@@ -238,10 +323,15 @@ class Checkpointer:
             self.manager.check_for_errors()
         except Exception as e:
             raise CheckpointSaveError(pending, self.directory, self.latest_step(), e) from e
+        if pending is not None:
+            self._seal(pending)
 
     def close(self) -> None:
         """Finishes pending saves and releases the manager."""
-        self.manager.close()
+        try:
+            self.wait()
+        finally:
+            self.manager.close()
 
 
 def latest_checkpoint(directory: str) -> tuple[str, int]:
@@ -272,6 +362,13 @@ def read_state(directory: str) -> dict:
       FileNotFoundError: no checkpoint there.
     """
     path, step = latest_checkpoint(directory)
+    try:
+        verify_checksums(os.path.join(path, str(step)))
+    except OSError as e:
+        raise OSError(
+            f"the checkpoint at step {step} in {path} is damaged: {e}. Resume its run to "
+            "fall back to an older checkpoint, or point at another run."
+        ) from None
     # Read the state item alone, every leaf as a host NumPy array: the run
     # that wrote it may have had another device layout than this one.
     item = os.path.join(path, str(step), "state")

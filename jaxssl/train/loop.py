@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 from jaxssl.data import datasets
 from jaxssl.data.host import resize_center_crop, sample_batch
 from jaxssl.data.loader import make_loader
+from jaxssl.data.subsets import check_labels
 from jaxssl.methods import protocol
 from jaxssl.train import config as config_lib
 from jaxssl.train.checkpoint import Checkpointer, latest_checkpoint, load_pretrained
@@ -529,10 +530,16 @@ def train(
     # The guard reads each step's finiteness flag one step late, so the host
     # never waits for the step it just launched; before a save it waits.
     pending = None
+    # Each batch's labels are checked on the host (a comparison of B integers)
+    # where the run has a class count: a label beyond it would train silently.
+    labelled = config.num_classes > 0
+    split = f"{config.dataset}:{config.train_split}"
     with _StopSignals() as signals, _closed_on_error(ckpt):
         try:
             for step in range(start, stop):
                 batch = next(iterator)
+                if labelled and config.label_key in batch:
+                    check_labels(batch[config.label_key], config.num_classes, split)
                 state, metrics = step_fn(state, par.put_batch(batch))
                 done = step + 1
                 if ids_log is not None:

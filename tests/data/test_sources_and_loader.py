@@ -1,5 +1,10 @@
 """Bundled TFDS datasets, user TFDS datasets, image folders, the Grain loader, global batches."""
 
+import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import jax
@@ -92,6 +97,32 @@ def test_image_folder(tmp_path):
         data.ImageFolder(tmp_path / "dog" / ".." / "cat")
 
 
+def test_image_folder_scales_16_bit_skips_hidden_and_names_the_bad_file(tmp_path):
+    (tmp_path / "grey").mkdir()
+    wide = (np.arange(12).reshape(3, 4) * 5000).astype(np.uint16)  # 0 .. 55000 of 65535
+    Image.fromarray(wide).save(tmp_path / "grey" / "a.png")
+    assert Image.open(tmp_path / "grey" / "a.png").mode == "I;16"  # what PIL reads it as
+    (tmp_path / ".ipynb_checkpoints").mkdir()  # a notebook's folder: not a class
+    Image.fromarray(np.zeros((3, 4), np.uint8)).save(tmp_path / ".ipynb_checkpoints" / "b.png")
+    Image.fromarray(np.zeros((3, 4), np.uint8)).save(tmp_path / "grey" / ".hidden.png")
+    folder = data.ImageFolder(tmp_path)
+    assert folder.classes == ["grey"] and len(folder) == 1
+    image = folder[0]["image"]
+    # each 16-bit value v becomes round(v * 255 / 65535) on all three channels
+    expected = np.round(wide.astype(np.float64) * 255 / 65535).astype(np.uint8)
+    np.testing.assert_array_equal(image, np.repeat(expected[..., None], 3, axis=-1))
+
+    Image.fromarray(np.zeros((5, 4), np.uint8)).save(tmp_path / "grey" / "b.png")
+    with pytest.raises(ValueError, match=r"b\.png' is 5x4, but .*a\.png' is 3x4.*size=\.\.\."):
+        data.ImageFolder(tmp_path)[1]
+    assert data.ImageFolder(tmp_path, size=6)[1]["image"].shape == (6, 6, 3)
+
+    png = (tmp_path / "grey" / "b.png").read_bytes()
+    (tmp_path / "grey" / "b.png").write_bytes(png[: len(png) // 2])  # truncated
+    with pytest.raises(OSError, match=r"cannot decode image '.*grey/b\.png'"):
+        data.ImageFolder(tmp_path, size=6)[1]
+
+
 class _Range:
     def __init__(self, n):
         self.n = n
@@ -162,14 +193,50 @@ def test_to_global_batch_shards_over_data():
     np.testing.assert_array_equal(out["x"], batch["x"])
 
 
-def test_worker_processes_yield_the_same_batches(data_dir):
-    # Runs outside absl.app: make_loader must make Grain's workers usable there.
+# A process outside absl.app (make_loader must make Grain's workers usable
+# there) that prints its worker's batches and PID, then waits to be killed.
+_WORKER_SCRIPT = """
+import json, multiprocessing, sys, time
+from jaxssl import data
+source = data.data_source("digits", "test", sys.argv[1])
+loader = data.make_loader(source, batch_size=50, seed=4, num_epochs=None, worker_count=1)
+it = iter(loader)
+batches = [next(it)["index"].tolist() for _ in range(7)]
+pids = [p.pid for p in multiprocessing.active_children()]
+print(json.dumps({"batches": batches, "workers": pids}), flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not reaped by PID 1, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_worker_processes_yield_the_same_batches_and_end_with_a_killed_parent(data_dir):
     source = data.data_source("digits", "test", data_dir)
     in_process = [b["index"] for b in data.make_loader(source, batch_size=50, seed=4)]
-    workers = [b["index"] for b in data.make_loader(source, batch_size=50, seed=4, worker_count=1)]
-    assert len(workers) == len(in_process) == 7
-    for a, b in zip(workers, in_process, strict=True):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WORKER_SCRIPT, data_dir], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        out = json.loads(proc.stdout.readline())
+    finally:
+        proc.kill()  # SIGKILL: no atexit, no daemon clean-up
+        proc.wait()
+    assert len(out["batches"]) == len(in_process) == 7
+    for a, b in zip(out["batches"], in_process, strict=True):
         np.testing.assert_array_equal(a, b)
+    (worker,) = out["workers"]
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker), "the Grain worker outlived its killed parent"
 
 
 def test_reading_threads_yield_the_same_batches_and_resume():

@@ -110,6 +110,11 @@ def test_init_from_a_checkpoint_without_state_metadata_is_named(uninterrupted, t
     copy = tmp_path / "copy"
     shutil.copytree(workdir / "checkpoints", copy / "checkpoints")
     (copy / "checkpoints" / "16" / "state" / "_METADATA").unlink()
+    # its checksum list names the missing file
+    with pytest.raises(OSError, match=r"step 16 .* is damaged: .*state/_METADATA is missing"):
+        restore_params(str(copy))
+    # without the list (an older checkpoint), the metadata read names it
+    (copy / "checkpoints" / "16" / "checksums.json").unlink()
     with pytest.raises(FileNotFoundError, match=r"step 16 .* no readable state metadata"):
         restore_params(str(copy))
 
