@@ -165,6 +165,14 @@ class Checkpointer:
         if not force and not self.manager.should_save(step):
             return False
         self.wait()  # the previous asynchronous save, if any: its error is its own
+        if jax.process_count() == 1:
+            # One process holds every array: it writes host copies. Given the
+            # device arrays, Orbax splits each replicated one into a slice per
+            # device ("replica-parallel" writing, for pods), and every slice
+            # is a device op: 413 of them for the tiny model on 8 devices,
+            # ~0.7 s per save, against ~0.01 s here. The files are the same:
+            # a restore gives device arrays laid out like its target.
+            state = jax.device_get(state)
         args = ocp.args.Composite(
             state=ocp.args.StandardSave(state),
             data=grain.checkpoint.CheckpointSave(data_iterator),
