@@ -1,6 +1,7 @@
 """Autoencoder and VAE: losses against their formulas, short training runs, train.py end to end."""
 
 import json
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -42,9 +43,9 @@ def _method(name, **generative):
 def test_autoencoder_loss_is_per_pixel_bce(digits):
     _, ae = _method("autoencoder")
     batch = {"image": digits[:16], "index": np.arange(16)}
-    params = ae.init(jax.random.key(0), batch)["params"]
+    params = jax.jit(ae.init)(jax.random.key(0), batch)["params"]
     x = digits[:16].astype(np.float64) / 255
-    logits = ae.net.apply({"params": params}, jnp.asarray(x, jnp.float32))
+    logits = jax.jit(ae.net.apply)({"params": params}, jnp.asarray(x, jnp.float32))
     loss, (_, metrics) = jax.jit(ae.loss_fn)(params, {}, batch, jax.random.key(1))
     np.testing.assert_allclose(loss, _np_bce(logits, x).mean(), rtol=1e-5)
     mse = ((1 / (1 + np.exp(-np.asarray(logits, np.float64))) - x) ** 2).mean()
@@ -56,7 +57,7 @@ def test_vae_loss_is_the_negative_elbo(digits):
     beta = 2.5
     _, vae = _method("vae", beta=beta)
     batch = {"image": digits[:16], "index": np.arange(100, 116)}
-    params = vae.init(jax.random.key(0), batch)["params"]
+    params = jax.jit(vae.init)(jax.random.key(0), batch)["params"]
     rng = jax.random.key(3)
     loss, (_, metrics) = jax.jit(vae.loss_fn)(params, {}, batch, rng)
     # the formula: z = mu + exp(logvar / 2) * eps with each example's eps drawn
@@ -64,13 +65,17 @@ def test_vae_loss_is_the_negative_elbo(digits):
     # + beta * 1/2 sum(mu^2 + exp(logvar) - 1 - logvar) (Kingma & Welling, app. B)
     x = digits[:16].astype(np.float64) / 255
     net = vae.net(x.shape[1:])
-    mu, lv = net.apply({"params": params}, jnp.asarray(x, jnp.float32), method="encode")
+    mu, lv = jax.jit(partial(net.apply, method="encode"))(
+        {"params": params}, jnp.asarray(x, jnp.float32)
+    )
     mu, lv = np.asarray(mu, np.float64), np.asarray(lv, np.float64)
     eps = np.stack(
         [np.asarray(jax.random.normal(jax.random.fold_in(rng, i), (16,))) for i in batch["index"]]
     )
     z = mu + np.exp(lv / 2) * eps
-    logits = net.apply({"params": params}, jnp.asarray(z, jnp.float32), method="decode")
+    logits = jax.jit(partial(net.apply, method="decode"))(
+        {"params": params}, jnp.asarray(z, jnp.float32)
+    )
     recon = _np_bce(logits, x).sum(axis=(1, 2, 3))
     kl = 0.5 * (mu**2 + np.exp(lv) - 1 - lv).sum(axis=1)
     np.testing.assert_allclose(loss, (recon + beta * kl).mean(), rtol=1e-5)
@@ -215,7 +220,8 @@ def test_gan_step_updates_each_network_from_its_own_loss(digits):
     lr = 0.05
     tx = per_network(optax.sgd(lr))
     batch = {"image": digits[:32], "index": np.arange(32)}
-    state = create_state(gan, tx, jax.random.key(0), {k: v[:2] for k, v in batch.items()})
+    sample = {k: v[:2] for k, v in batch.items()}
+    state = jax.jit(lambda: create_state(gan, tx, jax.random.key(0), sample))()
     rng = jax.random.fold_in(state.key, state.step)  # what the train step passes
     new_state, metrics = jax.jit(make_train_step(gan, tx))(state, batch)
     by_hand = jax.jit(_gan_step_by_hand, static_argnums=(0, 4))
@@ -250,7 +256,8 @@ def test_gan_trains_on_digits(digits):
     gan = methods.build(config)
     tx = gan.optimizer(make_optimizer(config.optim, make_schedule(config.optim, BATCH, STEPS, 1)))
     batches = _batches(digits)
-    state = create_state(gan, tx, jax.random.key(0), {k: v[:1] for k, v in batches[0].items()})
+    sample = {k: v[:1] for k, v in batches[0].items()}
+    state = jax.jit(lambda: create_state(gan, tx, jax.random.key(0), sample))()
     step = jax.jit(make_train_step(gan, tx))
     history = []
     for batch in batches:

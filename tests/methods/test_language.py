@@ -44,7 +44,7 @@ def _batch(rows, start, n):
 def test_causal_loss_at_init_is_log_vocab_and_matches_the_formula(name, rows):
     method = methods.build(_small(name))
     batch = _batch(rows, 0, 8)
-    params = method.init(jax.random.key(0), batch)["params"]
+    params = jax.jit(method.init)(jax.random.key(0), batch)["params"]
     loss, (_, metrics) = jax.jit(method.loss_fn)(params, {}, batch, jax.random.key(1))
     # a fresh model predicts about uniformly over the 260 ids
     assert abs(float(loss) - math.log(text.VOCAB_SIZE)) < 0.1, float(loss)
@@ -63,7 +63,7 @@ def test_causal_loss_at_init_is_log_vocab_and_matches_the_formula(name, rows):
 def test_masked_lm_scores_only_the_chosen_positions(rows):
     method = methods.build(_small("mlm_pydoc"))
     batch = _batch(rows, 0, 8)
-    params = method.init(jax.random.key(0), batch)["params"]
+    params = jax.jit(method.init)(jax.random.key(0), batch)["params"]
     rng = jax.random.key(5)
     loss, (_, metrics) = jax.jit(method.loss_fn)(params, {}, batch, rng)
     # redo the corruption row by row: each row's key is fold_in(mask key, its index)

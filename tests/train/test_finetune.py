@@ -1,5 +1,7 @@
 """Fine-tuning: the loss's formula, the frozen variant, the encoder's own learning rate."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -55,13 +57,13 @@ def _reference_loss(logits, labels, alpha):
 def test_loss_is_smoothed_cross_entropy(rng, alpha):
     method = _classifier(label_smoothing=alpha, augment=None)
     batch = _batch(rng)
-    variables = method.init(jax.random.key(0), batch)
+    variables = jax.jit(method.init)(jax.random.key(0), batch)
     state = {"batch_stats": variables.get("batch_stats", {}), "method": {}}
-    loss, (_, metrics) = method.loss_fn(variables["params"], state, batch, jax.random.key(1))
+    loss_fn = jax.jit(method.loss_fn)
+    loss, (_, metrics) = loss_fn(variables["params"], state, batch, jax.random.key(1))
     # the logits of the same forward pass in training mode
-    (_, logits), _ = method.net.apply(
-        variables, augment.to_unit_float(batch["image"]), train=True, mutable=["batch_stats"]
-    )
+    forward = jax.jit(partial(method.net.apply, train=True, mutable=["batch_stats"]))
+    (_, logits), _ = forward(variables, augment.to_unit_float(batch["image"]))
     np.testing.assert_allclose(loss, _reference_loss(logits, batch["label"], alpha), rtol=1e-5)
     assert metrics["top1"] == np.mean(np.argmax(logits, -1) == batch["label"])
 
@@ -70,7 +72,7 @@ def test_frozen_encoder_changes_nothing_but_the_head(rng):
     method = _classifier(batch_norm=True, freeze_encoder=True)
     tx, _ = _optimizer(encoder_lr_mult=0.0)
     batch = _batch(rng)
-    state = create_state(method, tx, jax.random.key(0), batch)
+    state = jax.jit(lambda: create_state(method, tx, jax.random.key(0), batch))()
     step = jax.jit(make_finetune_step(method, tx))
     new, _ = step(state, batch)
     new, _ = step(new, batch)
@@ -89,12 +91,12 @@ def test_full_fine_tune_moves_the_encoder_at_its_own_rate(rng):
     batch = _batch(rng)
     mult = 0.1
     tx, schedule = _optimizer(name="sgd", momentum=0.0, weight_decay=0.0, encoder_lr_mult=mult)
-    state = create_state(method, tx, jax.random.key(0), batch)
+    state = jax.jit(lambda: create_state(method, tx, jax.random.key(0), batch))()
     step = make_finetune_step(method, tx, schedule=schedule)
     new, metrics = jax.jit(step)(state, batch)
     key = jax.random.fold_in(state.key, 0)  # the step's key: the same augmented views
     aux = {"batch_stats": state.batch_stats, "method": {}}
-    grads = jax.grad(lambda p: method.loss_fn(p, aux, batch, key)[0])(state.params)
+    grads = jax.jit(jax.grad(lambda p: method.loss_fn(p, aux, batch, key)[0]))(state.params)
     lr = float(metrics["lr"])
     for part, scale in (("encoder", mult), ("head", 1.0)):
         moved = jax.tree.map(lambda a, b: b - a, state.params[part], new.params[part])
@@ -112,10 +114,10 @@ def test_finetune_step_refuses_a_pretraining_method():
 def test_logits_and_features_in_inference_mode(rng):
     method = _classifier()
     batch = _batch(rng, 4)
-    variables = method.init(jax.random.key(0), batch)
+    variables = jax.jit(method.init)(jax.random.key(0), batch)
     state = {"batch_stats": variables.get("batch_stats", {}), "method": {}}
-    feats = method.features(variables["params"], state, jnp.asarray(batch["image"]))
-    logits = method.logits(variables["params"], state, jnp.asarray(batch["image"]))
+    feats = jax.jit(method.features)(variables["params"], state, jnp.asarray(batch["image"]))
+    logits = jax.jit(method.logits)(variables["params"], state, jnp.asarray(batch["image"]))
     head = variables["params"]["head"]["Dense_0"]
     np.testing.assert_allclose(logits, feats @ head["kernel"] + head["bias"], rtol=1e-5, atol=1e-6)
 
@@ -128,8 +130,8 @@ def test_unaugmented_training_inputs_are_scaled_like_evaluation(rng):
     """
     method = _classifier(augment=augment.simclr(8), augment_train=False)
     batch = _batch(rng, 8)
-    variables = method.init(jax.random.key(0), batch)
+    variables = jax.jit(method.init)(jax.random.key(0), batch)
     state = {"batch_stats": {}, "method": {}}
-    loss, _ = method.loss_fn(variables["params"], state, batch, jax.random.key(1))
-    logits = method.logits(variables["params"], state, jnp.asarray(batch["image"]))
+    loss, _ = jax.jit(method.loss_fn)(variables["params"], state, batch, jax.random.key(1))
+    logits = jax.jit(method.logits)(variables["params"], state, jnp.asarray(batch["image"]))
     np.testing.assert_allclose(loss, _reference_loss(logits, batch["label"], 0.0), rtol=1e-5)
