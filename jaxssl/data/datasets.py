@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -106,13 +108,38 @@ def prepare_command(name: str, data_dir: str) -> str:
 
 
 def build_bundled(name: str, data_dir: str | None = None) -> tfds.core.DatasetBuilder:
-    """Builds (first call) or opens a bundled dataset; returns its TFDS builder."""
+    """Builds (first call) or opens a bundled dataset; returns its TFDS builder.
+
+    Safe when several processes build into one ``data_dir`` at once (the
+    processes of a multi-host run, or two runs sharing a data dir): each
+    builds into a private temporary folder inside ``data_dir``, then renames
+    the finished version folder into place. A rename that finds the version
+    already there lost the race; the winner's files are the same, so the
+    loser's are deleted. (TFDS's own ``download_and_prepare`` renames its
+    ``incomplete.*`` folder into place too, but fails with FileExistsError
+    when another process got there first.)
+    """
     if name not in BUNDLED:
         raise ValueError(f"name must be one of {sorted(BUNDLED)}, got {name!r}.")
-    builder = BUNDLED[name](data_dir=data_dir or default_data_dir(), file_format="array_record")
-    if not builder.is_prepared():
-        builder.download_and_prepare()
-    return builder
+    data_dir = data_dir or default_data_dir()
+    builder = BUNDLED[name](data_dir=data_dir, file_format="array_record")
+    if builder.is_prepared():
+        return builder
+    os.makedirs(data_dir, exist_ok=True)
+    private = tempfile.mkdtemp(prefix=f".{name}-building-", dir=data_dir)
+    try:
+        mine = BUNDLED[name](data_dir=private, file_format="array_record")
+        mine.download_and_prepare()
+        final = Path(builder.data_dir)  # data_dir/name/version
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(mine.data_dir, final)
+        except OSError:  # another process renamed its copy first
+            if not builder.is_prepared():
+                raise
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    return BUNDLED[name](data_dir=data_dir, file_format="array_record")
 
 
 def data_source(name: str, split: str, data_dir: str | None = None):

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -63,6 +64,42 @@ def test_bundled_datasets_rebuild_identically(data_dir, tmp_path):
                 assert x.keys() == y.keys()
                 for k in x:
                     np.testing.assert_array_equal(x[k], y[k])
+
+
+def test_two_builds_into_one_fresh_data_dir_both_succeed(tmp_path, monkeypatch):
+    """Two processes of a run (or two runs) building the digits at once: both open them.
+
+    Each build waits, once finished, for the other's: the two then put their
+    copies in place at the same moment, the race TFDS's own rename loses.
+    """
+    from jaxssl.data import datasets
+
+    barrier = threading.Barrier(2)
+    built = datasets.Digits.download_and_prepare
+
+    def build_then_wait(self, *args, **kwargs):
+        built(self, *args, **kwargs)
+        barrier.wait(timeout=120)
+
+    monkeypatch.setattr(datasets.Digits, "download_and_prepare", build_then_wait)
+    sizes, errors = [], []
+
+    def build():
+        try:
+            sizes.append(
+                len(datasets.build_bundled("digits", str(tmp_path)).as_data_source("train"))
+            )
+        except Exception as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sizes == [1442, 1442]
+    assert os.listdir(tmp_path) == ["digits"]  # no private build folder left behind
 
 
 def test_user_tfds_dataset_through_mock_data():
