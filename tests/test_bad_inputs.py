@@ -204,7 +204,7 @@ CATALOGUE = [
     ),
     (
         "unknown bundled dataset",
-        lambda env: data.build_bundled("mnist", env.data_dir),
+        lambda env: data.build_bundled("cifar10", env.data_dir),
         ValueError,
         "name must be one of",
     ),

@@ -13,6 +13,11 @@ needed), the first time they are asked for; later calls reuse them:
   (``pydoc_data.topics``), one document per topic; topics in sorted order at
   positions divisible by 10 are ``test``, the rest ``train``.
 
+``fashion_mnist`` and ``mnist`` are built the same way from their four idx
+files (TFDS's feature names and splits, the image stored raw): Debian's
+``dataset-fashion-mnist`` package installs Fashion-MNIST's, or
+``config.idx_dir`` names a folder (:mod:`jaxssl.data.idx`).
+
 Other names go to ``tfds.data_source``; a dataset that is not prepared, or
 prepared as TFRecord only, raises an error carrying the exact ``tfds build``
 command that prepares it in ``array_record``.
@@ -96,6 +101,85 @@ class PydocText(_Bundled):
 
 BUNDLED = {"digits": Digits, "pydoc_text": PydocText}
 
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+
+
+class _Idx(_Bundled):
+    """A 28x28 grey, 10-class dataset built from its four idx files (:mod:`jaxssl.data.idx`).
+
+    The features are TFDS's own names (``image`` 28x28x1 uint8, ``label``
+    with the class names) and its splits (``train``, ``test``), in the files'
+    order; the image is stored raw (a Tensor feature, not PNG), so a random
+    read decodes nothing.
+    ``idx_dir`` is the folder of the files (None: Debian's, where it has one).
+    """
+
+    CLASS_NAMES: tuple[str, ...] = ()
+    DESCRIPTION = ""
+
+    def __init__(self, *, idx_dir: str | None = None, **kwargs):
+        self._idx_dir = idx_dir
+        super().__init__(**kwargs)
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=self.DESCRIPTION,
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Tensor(shape=(28, 28, 1), dtype=np.uint8),
+                    "label": tfds.features.ClassLabel(names=list(self.CLASS_NAMES)),
+                }
+            ),
+            supervised_keys=("image", "label"),
+            disable_shuffling=True,  # record i is the files' example i
+        )
+
+    def _split_generators(self, dl_manager):
+        from jaxssl.data import idx
+
+        del dl_manager  # nothing to download
+        files = idx.find(self._idx_dir, self.name)  # all four, before anything is written
+        return {split: self._generate_examples(*paths) for split, paths in files.items()}
+
+    def _generate_examples(self, images_path: str, labels_path: str):
+        from jaxssl.data import idx
+
+        images, labels = idx.read_idx(images_path, 3), idx.read_idx(labels_path, 1)
+        if images.shape[1:] != (28, 28):
+            raise ValueError(f"{images_path!r} holds {images.shape[1:]} images, expected 28x28.")
+        if len(images) != len(labels):
+            raise ValueError(
+                f"{images_path!r} has {len(images)} images but {labels_path!r} "
+                f"{len(labels)} labels."
+            )
+        if labels.size and labels.max() >= len(self.CLASS_NAMES):
+            raise ValueError(f"{labels_path!r} holds label {labels.max()}, expected 0-9.")
+        for i in range(len(images)):
+            yield i, {"image": images[i][..., None], "label": int(labels[i])}
+
+
+class FashionMnist(_Idx):
+    """Fashion-MNIST (Xiao et al., 2017): 60,000 train / 10,000 test clothing images."""
+
+    CLASS_NAMES = FASHION_MNIST_CLASSES
+    DESCRIPTION = "Zalando's Fashion-MNIST, 28x28 grey images of 10 kinds of clothing."
+
+
+class Mnist(_Idx):
+    """MNIST (LeCun et al., 1998): 60,000 train / 10,000 test handwritten digits."""
+
+    CLASS_NAMES = tuple(str(d) for d in range(10))
+    DESCRIPTION = "MNIST handwritten digits, 28x28 grey images, 10 classes."
+
+
+# built from idx files on this machine (Debian's package, or config.idx_dir)
+IDX_DATASETS = {"fashion_mnist": FashionMnist, "mnist": Mnist}
+_BUILDERS = {**BUNDLED, **IDX_DATASETS}
+
 
 def default_data_dir() -> str:
     """``$TFDS_DATA_DIR`` if set, else ``~/tensorflow_datasets`` (TFDS's default)."""
@@ -107,8 +191,13 @@ def prepare_command(name: str, data_dir: str) -> str:
     return f"tfds build {name} --data_dir={data_dir} --file_format=array_record"
 
 
-def build_bundled(name: str, data_dir: str | None = None) -> tfds.core.DatasetBuilder:
-    """Builds (first call) or opens a bundled dataset; returns its TFDS builder.
+def build_bundled(
+    name: str, data_dir: str | None = None, idx_dir: str | None = None
+) -> tfds.core.DatasetBuilder:
+    """Builds (first call) or opens a bundled or idx dataset; returns its TFDS builder.
+
+    ``idx_dir``: the folder of an idx dataset's files (``fashion_mnist``,
+    ``mnist``); None or '' for Debian's folder. Unused once it is built.
 
     Safe when several processes build into one ``data_dir`` at once (the
     processes of a multi-host run, or two runs sharing a data dir): each
@@ -119,16 +208,21 @@ def build_bundled(name: str, data_dir: str | None = None) -> tfds.core.DatasetBu
     ``incomplete.*`` folder into place too, but fails with FileExistsError
     when another process got there first.)
     """
-    if name not in BUNDLED:
-        raise ValueError(f"name must be one of {sorted(BUNDLED)}, got {name!r}.")
+    if name not in _BUILDERS:
+        raise ValueError(f"name must be one of {sorted(_BUILDERS)}, got {name!r}.")
     data_dir = data_dir or default_data_dir()
-    builder = BUNDLED[name](data_dir=data_dir, file_format="array_record")
+    extra = {"idx_dir": idx_dir or None} if name in IDX_DATASETS else {}
+
+    def builder_in(folder):
+        return _BUILDERS[name](data_dir=folder, file_format="array_record", **extra)
+
+    builder = builder_in(data_dir)
     if builder.is_prepared():
         return builder
     os.makedirs(data_dir, exist_ok=True)
     private = tempfile.mkdtemp(prefix=f".{name}-building-", dir=data_dir)
     try:
-        mine = BUNDLED[name](data_dir=private, file_format="array_record")
+        mine = builder_in(private)
         mine.download_and_prepare()
         final = Path(builder.data_dir)  # data_dir/name/version
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -139,14 +233,15 @@ def build_bundled(name: str, data_dir: str | None = None) -> tfds.core.DatasetBu
                 raise
     finally:
         shutil.rmtree(private, ignore_errors=True)
-    return BUNDLED[name](data_dir=data_dir, file_format="array_record")
+    return builder_in(data_dir)
 
 
-def data_source(name: str, split: str, data_dir: str | None = None):
+def data_source(name: str, split: str, data_dir: str | None = None, idx_dir: str | None = None):
     """A random-access data source (``len``, ``[i]``) for ``split`` of dataset ``name``.
 
-    Bundled names are built on first use. Any other name is read from
-    ``data_dir`` through ``tfds.data_source``.
+    Bundled names, and ``fashion_mnist`` and ``mnist`` (from the idx files in
+    ``idx_dir``, see :mod:`jaxssl.data.idx`), are built on first use. Any
+    other name is read from ``data_dir`` through ``tfds.data_source``.
 
     Raises:
       FileNotFoundError: ``name`` is not prepared in ``data_dir``, or only as
@@ -154,7 +249,14 @@ def data_source(name: str, split: str, data_dir: str | None = None):
     """
     data_dir = data_dir or default_data_dir()
     if name in BUNDLED:
-        return build_bundled(name, data_dir).as_data_source(split=split)
+        return build_bundled(name, data_dir, idx_dir).as_data_source(split=split)
+    if name in IDX_DATASETS:
+        try:
+            return build_bundled(name, data_dir, idx_dir).as_data_source(split=split)
+        except FileNotFoundError:
+            # no idx files: TFDS's own version of the name, if `tfds build` prepared it
+            if _prepared_dir(name, data_dir) is None:
+                raise
     try:
         # download=False: tfds.data_source would otherwise try to download
         # and prepare a missing dataset (and retry for minutes offline).

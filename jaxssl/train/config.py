@@ -34,6 +34,9 @@ def default_config() -> ml_collections.ConfigDict:
     # data
     c.dataset = "digits"  # bundled (digits) or any TFDS dataset prepared as array_record
     c.data_dir = ""  # '' = $TFDS_DATA_DIR or ~/tensorflow_datasets
+    # fashion_mnist / mnist: the folder of their four idx files ('' = Debian's
+    # /usr/share/datasets/fashion-mnist); read once, when first built
+    c.idx_dir = ""
     c.train_split = "train"
     c.eval_split = "test"
     c.image_key = "image"
@@ -229,6 +232,7 @@ def method_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDic
 RESUME_FREE = (
     "stop_at_step",
     "data_dir",
+    "idx_dir",
     "num_devices",
     "parallel",
     "worker_count",

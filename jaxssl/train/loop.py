@@ -151,7 +151,7 @@ def _open_split(config: ml_collections.ConfigDict, key: str, data_dir: str | Non
     """The data source of ``config[key]`` (a split name); a bad split names the key."""
     split = config[key]
     try:
-        return datasets.data_source(config.dataset, split, data_dir)
+        return datasets.data_source(config.dataset, split, data_dir, config.idx_dir or None)
     except ValueError as error:  # TFDS: "Unknown split 'validation'. Should be one of [...]"
         raise ValueError(f"config.{key}={split!r} of {config.dataset!r}: {error}") from None
 

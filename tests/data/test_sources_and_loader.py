@@ -104,10 +104,10 @@ def test_two_builds_into_one_fresh_data_dir_both_succeed(tmp_path, monkeypatch):
 
 def test_user_tfds_dataset_through_mock_data():
     with tfds.testing.mock_data(num_examples=12):
-        source = data.data_source("mnist", "train")
+        source = data.data_source("cifar10", "train")
         assert len(source) == 12
         batch = next(iter(data.make_loader(source, batch_size=4, seed=0)))
-    assert batch["image"].shape == (4, 28, 28, 1)
+    assert batch["image"].shape == (4, 32, 32, 3)
 
 
 def test_missing_dataset_error_prints_the_prepare_command(tmp_path):
