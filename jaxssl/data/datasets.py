@@ -107,7 +107,7 @@ FASHION_MNIST_CLASSES = (
 )  # fmt: skip
 
 
-class _Idx(_Bundled):
+class _Idx(_Bundled, skip_registration=True):
     """A 28x28 grey, 10-class dataset built from its four idx files (:mod:`jaxssl.data.idx`).
 
     The features are TFDS's own names (``image`` 28x28x1 uint8, ``label``
@@ -149,6 +149,8 @@ class _Idx(_Bundled):
         from jaxssl.data import idx
 
         images, labels = idx.read_idx(images_path, 3), idx.read_idx(labels_path, 1)
+        if len(images) == 0:
+            raise ValueError(f"{images_path!r} holds no images.")
         if images.shape[1:] != (28, 28):
             raise ValueError(f"{images_path!r} holds {images.shape[1:]} images, expected 28x28.")
         if len(images) != len(labels):
@@ -162,21 +164,23 @@ class _Idx(_Bundled):
             yield i, {"image": images[i][..., None], "label": int(labels[i])}
 
 
-class FashionMnist(_Idx):
+class FashionMnist(_Idx, skip_registration=True):
     """Fashion-MNIST (Xiao et al., 2017): 60,000 train / 10,000 test clothing images."""
 
     CLASS_NAMES = FASHION_MNIST_CLASSES
     DESCRIPTION = "Zalando's Fashion-MNIST, 28x28 grey images of 10 kinds of clothing."
 
 
-class Mnist(_Idx):
+class Mnist(_Idx, skip_registration=True):
     """MNIST (LeCun et al., 1998): 60,000 train / 10,000 test handwritten digits."""
 
     CLASS_NAMES = tuple(str(d) for d in range(10))
     DESCRIPTION = "MNIST handwritten digits, 28x28 grey images, 10 classes."
 
 
-# built from idx files on this machine (Debian's package, or config.idx_dir)
+# built from idx files on this machine (Debian's package, or config.idx_dir);
+# not in TFDS's registry (skip_registration), where TFDS's own builders of
+# these names stay
 IDX_DATASETS = {"fashion_mnist": FashionMnist, "mnist": Mnist}
 _BUILDERS = {**BUNDLED, **IDX_DATASETS}
 

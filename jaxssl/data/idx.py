@@ -79,15 +79,16 @@ def find(directory: str | None, dataset: str) -> dict[str, tuple[str, str]]:
     if missing:
         package = DEBIAN_PACKAGES.get(dataset)
         where = f"in {folder!r}" if folder else "(no folder given)"
-        install = (
-            f" `apt-get install {package}` puts them in {DEBIAN_DIRS[dataset]}, the default;"
-            if package
-            else ""
-        )
+        way = "Set --config.idx_dir=DIR to a folder holding them."
+        if package:
+            way = (
+                f"`apt-get install {package}` puts them in {DEBIAN_DIRS[dataset]}, the "
+                "default; or set --config.idx_dir=DIR to a folder holding them."
+            )
         all_names = ", ".join(n for names in FILES.values() for n in names)
         raise FileNotFoundError(
             f"dataset {dataset!r} is built from its four idx files ({all_names}; plain or .gz), "
-            f"and {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing {where}."
-            f"{install} or set --config.idx_dir=DIR to a folder holding them."
+            f"and {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing {where}. "
+            f"{way}"
         )
     return found

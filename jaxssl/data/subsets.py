@@ -68,7 +68,7 @@ def labels_of(source, label_key: str = "label") -> np.ndarray:
 
 
 def check_labels(labels, num_classes: int, where: str) -> None:
-    """ValueError unless every label is an integer in ``[0, num_classes)``.
+    """ValueError unless every label lies in ``[0, num_classes)``.
 
     A label outside that range would be dropped silently by a one-hot
     cross-entropy and by the confusion matrix (``jax.nn.one_hot`` gives a row

@@ -6,11 +6,12 @@ whenever JAX's preemption notice arrives (Orbax's preemption policy; it needs
 ``jax.distributed`` on the cluster). Each checkpoint holds three items:
 ``state`` (the TrainState), ``data`` (every process's iterator position, via
 Grain's Orbax handler) and ``config`` (JSON), so a resumed run sees the same
-batches and random numbers as one that never stopped. Once a checkpoint is
-complete on disk, ``checksums.json`` beside its items lists the CRC-32 and
-size of every file in it; a restore checks them first, so a flipped byte is
-damage (the previous checkpoint is used), not parameters that load and give
-NaN later.
+batches and random numbers as one that never stopped. Once a save is known
+to be complete on disk (a synchronous one at once; an asynchronous one at the
+next save, wait or close), ``checksums.json`` beside its items lists the
+CRC-32 and size of every file in it; a restore checks them first, so a
+flipped byte is damage (the previous checkpoint is used), not parameters that
+load and give NaN later.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _files(step_dir: str) -> dict[str, str]:
         for name in names:
             path = os.path.join(folder, name)
             rel = os.path.relpath(path, step_dir)
-            if rel != CHECKSUMS:
+            if rel not in (CHECKSUMS, f".{CHECKSUMS}.tmp"):  # the list, or a cut-off write of it
                 out[rel] = path
     return out
 
@@ -101,7 +102,11 @@ def verify_checksums(step_dir: str) -> bool:
         return False
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise OSError(f"{os.path.join(step_dir, CHECKSUMS)} is unreadable ({e})") from e
-    for rel, (size, crc) in listed.items():
+    try:
+        entries = [(rel, int(size), int(crc)) for rel, (size, crc) in listed.items()]
+    except (AttributeError, TypeError, ValueError) as e:
+        raise OSError(f"{os.path.join(step_dir, CHECKSUMS)} is malformed ({e})") from e
+    for rel, size, crc in entries:
         path = os.path.join(step_dir, rel)
         if not os.path.isfile(path):
             raise OSError(f"{path} is missing (listed in {CHECKSUMS})")
@@ -170,9 +175,10 @@ class Checkpointer:
             # device arrays, Orbax splits each replicated one into a slice per
             # device ("replica-parallel" writing, for pods), and every slice
             # is a device op: 413 of them for the tiny model on 8 devices, a
-            # save took ~1.0 s, and ~0.15 s this way (2-core CPU). The files
-            # are the same: a restore gives device arrays laid out like its
-            # target.
+            # save took ~1.0 s, and ~0.15 s this way (2-core CPU). The array
+            # files are the same (the metadata records NumPy as the type), and
+            # every restore here passes its target's layout, so it gives
+            # device arrays laid out like that target.
             state = jax.device_get(state)
         args = ocp.args.Composite(
             state=ocp.args.StandardSave(state),
@@ -308,7 +314,7 @@ class Checkpointer:
         Raises:
           OSError: a file fails its checksum (see :func:`verify_checksums`).
         """
-        verify_checksums(os.path.join(self.directory, str(step)))
+        self._verify(step)
         restored = self.manager.restore(
             step,
             args=ocp.args.Composite(
@@ -317,6 +323,29 @@ class Checkpointer:
             ),
         )
         return restored["state"]
+
+    def _verify(self, step: int) -> None:
+        """:func:`verify_checksums` of ``step``, one verdict for every process.
+
+        Process 0 reads the files and the others take its answer: processes
+        that judged alone (a file cached differently on one host) could part
+        ways, one setting the checkpoint aside while another restores it.
+        """
+        step_dir = os.path.join(self.directory, str(step))
+        if jax.process_count() == 1:
+            verify_checksums(step_dir)
+            return
+        error = ""
+        if jax.process_index() == 0:
+            try:
+                verify_checksums(step_dir)
+            except OSError as e:
+                error = str(e)
+        code = np.frombuffer(error.encode()[:1000].ljust(1000), np.uint8)
+        shared = np.asarray(multihost_utils.broadcast_one_to_all(code), np.uint8)
+        message = shared.tobytes().decode(errors="replace").strip()
+        if message:
+            raise OSError(message)
 
     def wait(self) -> None:
         """Blocks until pending asynchronous saves are on disk.
@@ -368,7 +397,8 @@ def read_state(directory: str) -> dict:
     ``directory`` is a run's workdir or its ``checkpoints`` folder.
 
     Raises:
-      FileNotFoundError: no checkpoint there.
+      FileNotFoundError: no checkpoint there, or its state metadata is gone.
+      OSError: a file of it fails its checksum list (named).
     """
     path, step = latest_checkpoint(directory)
     try:
@@ -418,6 +448,7 @@ def restore_params(directory: str, like: Any = None) -> Any:
 
     Raises:
       FileNotFoundError: no checkpoint there.
+      OSError: the checkpoint fails its checksum list (see :func:`read_state`).
       ValueError: the parameters do not match ``like`` (names the first difference).
     """
     params = read_state(directory)["params"]

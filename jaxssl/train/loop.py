@@ -153,6 +153,8 @@ def _open_split(config: ml_collections.ConfigDict, key: str, data_dir: str | Non
     try:
         return datasets.data_source(config.dataset, split, data_dir, config.idx_dir or None)
     except ValueError as error:  # TFDS: "Unknown split 'validation'. Should be one of [...]"
+        if "split" not in str(error).lower():
+            raise  # not about the split (a damaged idx file names itself)
         raise ValueError(f"config.{key}={split!r} of {config.dataset!r}: {error}") from None
 
 

@@ -69,9 +69,14 @@ def test_missing_and_damaged_idx_files_are_named(tmp_path, rng):
     assert "apt-get install dataset-fashion-mnist" in message and "--config.idx_dir" in message
     assert "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte" in message
     # MNIST has no Debian package: the key alone
-    with pytest.raises(FileNotFoundError, match=r"\(no folder given\)\. or set --config\.idx_dir"):
+    with pytest.raises(FileNotFoundError, match=r"\(no folder given\)\. Set --config\.idx_dir=DIR"):
         data.data_source("mnist", "train", str(tmp_path / "b"))
     assert not (tmp_path / "a" / "fashion_mnist").exists()  # nothing half-built left
+
+    empty = tmp_path / "empty"
+    _idx_folder(empty, rng, n_test=0)
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte' holds no images"):
+        data.data_source("fashion_mnist", "test", str(tmp_path / "c"), str(empty))
 
     bad = folder / "bad"
     bad.write_bytes(b"\x00\x00\x0d\x03" + bytes(8))  # type 0x0d: floats
