@@ -9,10 +9,11 @@ from PIL import Image
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 
-# PIL's modes of more than 8 bits per sample. ``Image.convert("RGB")`` clips
-# them to 0..255 instead of scaling (a 16-bit grey PNG comes out as 0/255),
-# so they are scaled here by their full range before the conversion.
-_WIDE_MODES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I;16N": 65535, "I": 65535}
+# PIL's modes of 16-bit grey samples ("I": how PIL reads a 16-bit grey PNG
+# elsewhere). ``Image.convert("RGB")`` clips them to 0..255 instead of scaling
+# (a 16-bit grey PNG comes out as 0/255), so they are scaled here by 255/65535
+# before the conversion.
+_WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
 
 
 def _hidden(path: Path) -> bool:
@@ -24,7 +25,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     """``img`` as 8-bit RGB; 16-bit grey scaled by 255/65535 rather than clipped."""
     if img.mode in _WIDE_MODES:
         wide = np.asarray(img, np.float64)
-        grey = np.clip(np.round(wide * (255 / _WIDE_MODES[img.mode])), 0, 255).astype(np.uint8)
+        grey = np.clip(np.round(wide * (255 / 65535)), 0, 255).astype(np.uint8)
         return Image.fromarray(grey, "L").convert("RGB")
     return img.convert("RGB")
 
