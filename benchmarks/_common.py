@@ -26,7 +26,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-VERSIONED = ("jax", "jaxlib", "flax", "optax", "numpy", "torch", "torchvision", "lightly")
+VERSIONED = (
+    "jax",
+    "jaxlib",
+    "flax",
+    "optax",
+    "numpy",
+    "torch",
+    "torchvision",
+    "lightly",
+    "scikit-learn",
+)
 
 
 def timed(call: Callable[[], object], sync: Callable[[object], object], warmup: int, repeats: int):

@@ -1,4 +1,4 @@
-"""Every benchmark, one after the other: train step, scaling, vs PyTorch, losses, input.
+"""Every benchmark, one after the other: train step, scaling, vs PyTorch, losses, input, kNN.
 
 Each script runs as its own process with its defaults (or ``--quick``, a
 smoke pass of about two minutes on a 2-core CPU), prints its table and
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import _common
 
-SCRIPTS = ("train_step", "scaling", "vs_torch", "losses", "input")
+SCRIPTS = ("train_step", "scaling", "vs_torch", "losses", "input", "knn")
 
 
 def main(argv=None) -> int:

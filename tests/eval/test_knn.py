@@ -61,3 +61,18 @@ def test_accuracy_and_errors(rng):
         knn_predict(bank, labels[:5], bank, num_classes=3)
     with pytest.raises(ValueError, match=r"\[M, F\] and \[Q, F\]"):
         knn_predict(bank, labels, bank[:, :2], num_classes=3)
+
+
+def test_cpu_selects_with_top_k_not_a_full_sort():
+    # XLA:CPU lowers lax.top_k to its TopK call only while nothing slices the
+    # sorted values; otherwise it sorts each query's whole row of bank
+    # similarities, 20x slower at a 60,000 bank (benchmarks/bench_knn.py).
+    import jax
+    import jax.numpy as jnp
+
+    if jax.devices()[0].platform != "cpu":
+        pytest.skip("the TopK call is XLA:CPU's")
+    bank, labels = jnp.ones((300, 8)), jnp.zeros((300,), jnp.int32)
+    hlo = knn_predict.lower(bank, labels, bank[:16], num_classes=2, k=5).compile().as_text()
+    assert 'custom_call_target="TopK"' in hlo
+    assert " sort(" not in hlo
