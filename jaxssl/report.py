@@ -45,12 +45,20 @@ def _series(rows: list[dict], split: str, name: str) -> tuple[np.ndarray, np.nda
     return steps, np.array([points[s] for s in steps], dtype=np.float64)
 
 
-def _confusion(results: dict) -> tuple[list | None, str]:
+def _confusion(results: dict) -> tuple[list | None, str, float | None]:
+    """The confusion matrix to draw, what made it, and its top-1."""
     if "linear_metrics" in results:
-        return results["linear_metrics"]["confusion"], "linear probe"
+        return results["linear_metrics"]["confusion"], "linear probe", results.get("linear_top1")
     if "metrics" in results:
-        return results["metrics"]["confusion"], "fine-tuned classifier"
-    return None, ""
+        return results["metrics"]["confusion"], "fine-tuned classifier", results.get("top1")
+    return None, "", None
+
+
+def _class_labels(names: list | None, count: int) -> list[str]:
+    """The dataset's class names (from ``results.json``), or the class numbers."""
+    if names is not None and len(names) >= count:
+        return [str(n) for n in names[:count]]
+    return [str(i) for i in range(count)]
 
 
 def _project(features: np.ndarray, method: str, seed: int) -> np.ndarray:
@@ -90,6 +98,8 @@ def report(workdir: str, *, projection: str = "pca", seed: int = 0) -> dict:
         )
     with open(results_path) as f:
         results = json.load(f)
+    data_name = results.get("evaluated_on", "the eval split")
+    names = results.get("class_names")
     plots_dir = os.path.join(workdir, "plots")
     os.makedirs(plots_dir, exist_ok=True)
     written = []
@@ -121,23 +131,27 @@ def report(workdir: str, *, projection: str = "pca", seed: int = 0) -> dict:
             ax.plot(knn_steps, knn, marker="o", label="monitor")
         if len(final_steps):
             ax.scatter(final_steps, final_knn, color="C3", zorder=3, label="final")
-        ax.set(xlabel="step", ylabel="kNN top-1", title="kNN accuracy on the eval split")
+        ax.set(xlabel="step", ylabel="kNN top-1", title=f"kNN top-1 on {data_name}")
         ax.grid(alpha=0.3)
         ax.legend()
         save(fig, "knn.png")
 
-    confusion, source = _confusion(results)
+    confusion, source, top1 = _confusion(results)
     if confusion is not None:
         matrix = np.asarray(confusion)
-        fig, ax = plt.subplots(figsize=(4.5, 4))
+        labels = _class_labels(names, len(matrix))
+        fig, ax = plt.subplots(figsize=(6, 5.2) if names else (4.5, 4))
         image = ax.imshow(matrix, cmap="Blues")
         fig.colorbar(image, ax=ax)
         if len(matrix) <= 20:
-            ax.set(xticks=range(len(matrix)), yticks=range(len(matrix)))
+            ax.set_xticks(range(len(matrix)), labels, rotation=90 if names else 0, fontsize=7)
+            ax.set_yticks(range(len(matrix)), labels, fontsize=7)
             for (i, j), count in np.ndenumerate(matrix):
                 color = "white" if count > matrix.max() / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", fontsize=7, color=color)
-        ax.set(xlabel="predicted", ylabel="true", title=f"confusion: {source}")
+        title = f"{data_name}: {source}, top-1 {top1:.4f}" if top1 is not None else source
+        ax.set(xlabel="predicted", ylabel="true", title=title)
+        ax.title.set_fontsize(9)
         save(fig, "confusion.png")
 
     embeddings_path = os.path.join(workdir, "embeddings.npz")
@@ -146,9 +160,13 @@ def report(workdir: str, *, projection: str = "pca", seed: int = 0) -> dict:
         points = _project(np.asarray(data["features"], np.float64), projection, seed)
         fig, ax = plt.subplots(figsize=(4.8, 4.2))
         scatter = ax.scatter(points[:, 0], points[:, 1], c=data["labels"], cmap="tab10", s=6)
-        ax.legend(*scatter.legend_elements(), fontsize=6, title="class", loc="best")
+        handles, _ = scatter.legend_elements()
+        shown = np.unique(data["labels"])
+        labels = _class_labels(names, int(shown.max()) + 1 if len(shown) else 0)
+        legend = [labels[int(c)] for c in shown]
+        ax.legend(handles, legend, fontsize=6, title="class", loc="best")
         name = {"pca": "PCA", "tsne": "t-SNE"}[projection]
-        ax.set(title=f"eval-split features ({name})", xticks=[], yticks=[])
+        ax.set(title=f"{data_name} features ({name})", xticks=[], yticks=[])
         save(fig, "embeddings.png")
 
     loss_steps, loss = _series(rows, "train", "loss")

@@ -16,6 +16,7 @@ from jaxssl.data import augment, text
 _LAZY = {
     "BUNDLED": "datasets",
     "build_bundled": "datasets",
+    "class_names": "datasets",
     "data_source": "datasets",
     "num_classes": "datasets",
     "prepare_command": "datasets",
@@ -47,6 +48,7 @@ __all__ = [
     "augment",
     "build_bundled",
     "check_labels",
+    "class_names",
     "data_source",
     "label_fraction",
     "labels_of",

@@ -16,7 +16,8 @@ torchvision's for contrast, saturation and grey. Greyscale and solarize are
 dm-pix's; crop, jitter and blur are written here, each saying why.
 
 Presets follow the papers: :func:`simclr` (Chen et al. 2020, appendix A),
-:func:`byol` (Grill et al. 2020, table 6; asymmetric views), and
+:func:`byol` (Grill et al. 2020, table 6; asymmetric views), :func:`grey`
+(SimCLR's on one channel: crop, flip, brightness and contrast), and
 :func:`digits` for 8x8 grey digits (small crop/shift/scale, no colour, no flip).
 """
 
@@ -130,6 +131,25 @@ def byol(size: int) -> tuple[Augment, Augment]:
     return (
         Augment(**common, blur_prob=1.0, solarize_prob=0.0),
         Augment(**common, blur_prob=0.1, solarize_prob=0.2),
+    )
+
+
+def grey(size: int, strength: float = 1.0) -> Augment:
+    """For small grey images (Fashion-MNIST, MNIST): crop, flip, brightness and contrast.
+
+    SimCLR's crop (scale 0.08-1) and flip, and its jitter restricted to what
+    a grey image has: brightness and contrast ``0.8 s`` in random order with
+    probability 0.8 (:func:`grey_jitter`). What :func:`simclr` does to one
+    channel is the same, its saturation and hue leaving grey pixels as they
+    are and its greyscale step skipped.
+    """
+    return Augment(
+        size=size,
+        brightness=0.8 * strength,
+        contrast=0.8 * strength,
+        saturation=0.0,
+        hue=0.0,
+        grayscale_prob=0.0,
     )
 
 
@@ -389,6 +409,32 @@ def color_jitter(image, factors, order, semantics: str = "simclr"):
     return jnp.stack(planes, axis=-1)
 
 
+def grey_jitter(image, factors, order):
+    """:func:`color_jitter` of a one-channel image: brightness and contrast in the order ``order``.
+
+    Args:
+      image: ``[H, W, 1]`` floats in [0, 1].
+      factors: ``[2]``: the brightness and contrast factors.
+      order: ``[4]`` the permutation of 0..3 the RGB jitter would use: the
+        slots of saturation (2) and hue (3) leave a grey image as it is.
+
+    What :func:`color_jitter` does to the RGB image of three equal channels
+    (the image as its grey RGB copy would be jittered), up to rounding:
+    brightness ``x * f``, contrast ``(x - m) * f + m`` around the image's
+    mean (both semantics agree on a grey image), each clipped to [0, 1];
+    saturation and hue do not change a grey pixel.
+    """
+    x = image
+    mean_pixels = image.size
+    for slot in range(4):
+        op = order[slot]
+        mean = jnp.sum(x) / mean_pixels
+        a = jnp.where(op == 0, factors[0], factors[1])
+        ref = jnp.where(op == 0, 0.0, mean)
+        x = jnp.where(op >= 2, x, jnp.clip(a * x + (1.0 - a) * ref, 0.0, 1.0))
+    return x
+
+
 def gaussian_blur(image: jax.Array, sigma, kernel_size: int) -> jax.Array:
     """Separable Gaussian blur of ``image [H, W, C]``, zero padding ("SAME").
 
@@ -428,7 +474,8 @@ def augment_image(key: jax.Array, image: jax.Array, aug: Augment) -> jax.Array:
     """Applies ``aug`` to one image ``[H, W, C]`` (uint8 or float in [0, 1]); float32 out.
 
     In order: random resized crop (:func:`crop_box`), horizontal flip, colour
-    jitter (:func:`color_jitter`, RGB only), greyscale (Rec. 601 luma), blur
+    jitter (:func:`color_jitter` on RGB; on one channel :func:`grey_jitter`,
+    brightness and contrast only), greyscale (Rec. 601 luma, RGB only), blur
     (:func:`gaussian_blur`, sigma uniform in ``blur_sigma``), solarize at 0.5,
     normalisation; each probabilistic op applies where its own draw is below
     its probability.
@@ -454,6 +501,17 @@ def augment_image(key: jax.Array, image: jax.Array, aug: Augment) -> jax.Array:
         x = _maybe(u["jitter"][0], aug.jitter_prob, jitter, x)
         grey = lambda x: jnp.broadcast_to(_grey(x, aug.semantics), x.shape)  # noqa: E731
         x = _maybe(u["grayscale"][0], aug.grayscale_prob, grey, x)
+    elif x.shape[-1] == 1:
+        fu = u["jitter_factors"]
+        factors = jnp.stack(
+            [
+                _uniform(fu[0], max(0.0, 1.0 - aug.brightness), 1.0 + aug.brightness),
+                _uniform(fu[1], max(0.0, 1.0 - aug.contrast), 1.0 + aug.contrast),
+            ]
+        )
+        order = jnp.argsort(u["jitter_order"])
+        jitter = lambda x: grey_jitter(x, factors, order)  # noqa: E731
+        x = _maybe(u["jitter"][0], aug.jitter_prob, jitter, x)
     if aug.blur_prob:
         kernel = max(3, int(0.1 * aug.size) // 2 * 2 + 1)
         sigma = _uniform(u["blur_sigma"][0], *aug.blur_sigma)

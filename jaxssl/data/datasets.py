@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow_datasets as tfds
 
+from jaxssl.data import folder
+
 DIGITS_TEST_EVERY = 5
 PYDOC_TEST_EVERY = 10
 
@@ -50,6 +52,16 @@ class _Bundled(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     def _split_generators(self, dl_manager):
         del dl_manager  # nothing to download
         return {"train": self._generate_examples(False), "test": self._generate_examples(True)}
+
+    # TFDS prints "Downloading and preparing dataset ..." and "... downloaded
+    # and prepared to <a private build folder>" around every build, which is
+    # wrong here (nothing is downloaded, and build_bundled renames the folder
+    # into place); these two methods are its only hook for those lines.
+    def _log_download_bytes(self) -> None:
+        print(f"jaxssl: building dataset {self.name} from local files (once; nothing downloaded)")
+
+    def _log_download_done(self) -> None:
+        pass
 
 
 class Digits(_Bundled):
@@ -240,17 +252,28 @@ def build_bundled(
     return builder_in(data_dir)
 
 
-def data_source(name: str, split: str, data_dir: str | None = None, idx_dir: str | None = None):
+def data_source(
+    name: str,
+    split: str,
+    data_dir: str | None = None,
+    idx_dir: str | None = None,
+    *,
+    any_size: bool = False,
+):
     """A random-access data source (``len``, ``[i]``) for ``split`` of dataset ``name``.
 
     Bundled names, and ``fashion_mnist`` and ``mnist`` (from the idx files in
-    ``idx_dir``, see :mod:`jaxssl.data.idx`), are built on first use. Any
-    other name is read from ``data_dir`` through ``tfds.data_source``.
+    ``idx_dir``, see :mod:`jaxssl.data.idx`), are built on first use.
+    ``folder:DIR`` is a folder of images (:func:`jaxssl.data.folder.folder_source`;
+    ``any_size``: its images may differ in size, a transform resizes them).
+    Any other name is read from ``data_dir`` through ``tfds.data_source``.
 
     Raises:
       FileNotFoundError: ``name`` is not prepared in ``data_dir``, or only as
         TFRecord; the message holds the ``tfds build`` command to run.
     """
+    if name.startswith(folder.PREFIX):
+        return folder.folder_source(name[len(folder.PREFIX) :], split, any_size=any_size)
     data_dir = data_dir or default_data_dir()
     if name in BUNDLED:
         return build_bundled(name, data_dir, idx_dir).as_data_source(split=split)
@@ -283,8 +306,9 @@ def data_source(name: str, split: str, data_dir: str | None = None, idx_dir: str
             ) from first_error
         if builder_dir is None:
             raise FileNotFoundError(
-                f"dataset {name!r} is not prepared in {data_dir}. Prepare it (needs a "
-                f"network once) with:\n    {prepare_command(name, data_dir)}"
+                f"dataset {name!r} is not prepared in {data_dir}. Prepare it once with "
+                f"TFDS's command-line tool, which needs TensorFlow (pip install tensorflow) "
+                f"and a network:\n    {prepare_command(name, data_dir)}"
             ) from first_error
         builder = tfds.builder_from_directory(str(builder_dir))
         if builder.info.file_format != tfds.core.FileFormat.ARRAY_RECORD:
@@ -305,12 +329,37 @@ def _prepared_dir(name: str, data_dir: str) -> Path | None:
     )
 
 
+def class_names(source, label_key: str = "label") -> list[str] | None:
+    """The names of ``source``'s ``label_key`` classes from its TFDS metadata; None without.
+
+    TFDS's ClassLabel without names numbers them (``'0'``, ``'1'``, ...); those
+    are returned as they are.
+    """
+    if isinstance(source, folder.ImageFolder):
+        return list(source.classes) if source.labelled and label_key == "label" else None
+    info = getattr(source, "dataset_info", None)
+    try:
+        return list(info.features[label_key].names)
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
 def num_classes(source, label_key: str = "label") -> int:
-    """The class count of ``source``'s ``label_key`` feature, from its TFDS metadata.
+    """The class count of ``source``'s ``label_key`` feature.
+
+    From its TFDS metadata, or for an image folder its class folders.
 
     Raises:
-      ValueError: the source has no such metadata (set ``config.num_classes``).
+      ValueError: the source has no such metadata (set ``config.num_classes``),
+        or is an unlabelled image folder.
     """
+    if isinstance(source, folder.ImageFolder):
+        if not source.labelled:
+            raise ValueError(
+                f"the images of {str(source.root)!r} are unlabelled (no class folders): "
+                "there are no classes to count."
+            )
+        return len(source.classes)
     info = getattr(source, "dataset_info", None)
     try:
         count = int(info.features[label_key].num_classes)

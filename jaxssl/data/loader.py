@@ -79,6 +79,7 @@ def make_loader(
     shard_by_process: bool = True,
     shard: tuple[int, int] | None = None,
     transform: Callable[[Mapping], Mapping] | None = None,
+    start_batch: int = 0,
 ) -> grain.IterDataset:
     """A Grain pipeline over a random-access ``source`` (``len``, ``[i]``): shard, shuffle, batch.
 
@@ -106,6 +107,10 @@ def make_loader(
         readers outside JAX's process group.
       transform: optional host-side function applied to each record (decode,
         tokenise); augmentation belongs on device instead.
+      start_batch: the first batch to yield: the loader is a function of
+        ``seed`` alone, so ``start_batch=k`` continues exactly where a loader
+        that yielded ``k`` batches was (a resumed run's data position is its
+        step), whatever ``worker_count`` and ``read_threads``.
 
     Returns:
       A ``grain.IterDataset``; ``iter(loader)`` yields dicts of stacked NumPy
@@ -115,6 +120,8 @@ def make_loader(
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
     if isinstance(read_threads, bool) or not isinstance(read_threads, int) or read_threads < 0:
         raise ValueError(f"read_threads must be an int >= 0, got {read_threads!r}.")
+    if isinstance(start_batch, bool) or not isinstance(start_batch, int) or start_batch < 0:
+        raise ValueError(f"start_batch must be an int >= 0, got {start_batch!r}.")
     if len(source) == 0:
         raise ValueError("source is empty: no example to load.")
     if worker_count > 0:
@@ -142,7 +149,9 @@ def make_loader(
         ds = ds.shuffle(seed=seed)
     ds = ds.repeat(num_epochs)  # reshuffled every epoch
     ahead = grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=2 * read_threads)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder).to_iter_dataset(ahead)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    # a lazy slice of the batched MapDataset: batch k is computed from k alone
+    ds = (ds[start_batch:] if start_batch else ds).to_iter_dataset(ahead)
     if worker_count > 0:
         ds = ds.mp_prefetch(
             grain.multiprocessing.MultiprocessingOptions(num_workers=worker_count),

@@ -37,6 +37,7 @@ AUGMENTS = {
     "digits": lambda c: aug_lib.digits(c.image_size),
     "simclr": lambda c: aug_lib.simclr(c.image_size, c.augment_strength),
     "byol": lambda c: aug_lib.byol(c.image_size),
+    "grey": lambda c: aug_lib.grey(c.image_size, c.augment_strength),
 }
 
 Builder = Callable[[ml_collections.ConfigDict, Hashable | None, int], object]

@@ -25,11 +25,28 @@ from jaxssl.train.loop import Context, Hook, model_state
 from jaxssl.train.state import TrainState
 
 
-def probe_settings(config: ml_collections.ConfigDict) -> dict:
-    """The linear probe's optimisation settings (``config.eval.probe``) and seed."""
+def probe_epochs(probe: ml_collections.ConfigDict, num_examples: int) -> int:
+    """``probe.epochs``, or fewer where they would take more than ``probe.max_steps`` steps.
+
+    A step is one batch of ``probe.batch_size`` of the ``num_examples``
+    train features (the final fit's; the fits that choose the weight decay
+    see fewer); at least one epoch.
+    """
+    per_epoch = max(num_examples // min(probe.batch_size, max(num_examples, 1)), 1)
+    if not probe.max_steps or probe.epochs * per_epoch <= probe.max_steps:
+        return probe.epochs
+    return max(probe.max_steps // per_epoch, 1)
+
+
+def probe_settings(config: ml_collections.ConfigDict, num_examples: int) -> dict:
+    """The linear probe's optimisation settings (``config.eval.probe``) and seed.
+
+    ``num_examples``: the train features the probe sees; the epochs are
+    capped by ``probe.max_steps`` (:func:`probe_epochs`).
+    """
     probe = config.eval.probe
     return {
-        "epochs": probe.epochs,
+        "epochs": probe_epochs(probe, num_examples),
         "batch_size": probe.batch_size,
         "learning_rate": probe.learning_rate,
         "seed": config.seed,
@@ -79,7 +96,7 @@ def evaluate(
             num_classes=num_classes,
             weight_decays=tuple(config.eval.probe.weight_decays),
             val_fraction=config.eval.probe.val_fraction,
-            **probe_settings(config),
+            **probe_settings(config, len(bank_y)),
         )
         out.update({f"linear_{k}": v for k, v in results.items()})
     if kmeans:

@@ -83,7 +83,7 @@ class Finetune(Program):
                 test_y,
                 thresholds=tuple(config.finetune.pseudo_label_thresholds),
                 num_classes=config.num_classes,
-                **_common.probe_settings(config),
+                **_common.probe_settings(config, len(train_y)),
             )
         return out, embeddings
 

@@ -1,12 +1,18 @@
-"""Orbax checkpoints: the TrainState, the Grain iterator state and the resolved config.
+"""Orbax checkpoints: the TrainState and the resolved config; the data position is the step.
 
 One ``CheckpointManager`` per workdir (``WORKDIR/checkpoints``): asynchronous
 saves, the last ``keep`` kept, a save every ``every_steps`` steps and
 whenever JAX's preemption notice arrives (Orbax's preemption policy; it needs
-``jax.distributed`` on the cluster). Each checkpoint holds three items:
-``state`` (the TrainState), ``data`` (every process's iterator position, via
-Grain's Orbax handler) and ``config`` (JSON), so a resumed run sees the same
-batches and random numbers as one that never stopped. Once a save is known
+``jax.distributed`` on the cluster). Each checkpoint holds two items:
+``state`` (the TrainState, whose ``step`` is also the data position: the
+loader is a deterministic function of the seed, so a resumed run restarts
+it at that batch, :func:`jaxssl.data.make_loader`'s ``start_batch``) and
+``config`` (JSON), so a resumed run sees the same batches and random numbers
+as one that never stopped. (Grain's own iterator state was saved as a third
+item before: it depends on the worker count, so a resume with another
+``worker_count`` failed to read an intact checkpoint and set it aside as
+damaged. A checkpoint that still has that item restores; the item is not
+read.) Once a save is known
 to be complete on disk (a synchronous one at once; an asynchronous one at the
 next save, wait or close), ``checksums.json`` beside its items lists the
 CRC-32 and size of every file in it; a restore checks them first, so a
@@ -24,7 +30,6 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-import grain
 import jax
 import ml_collections
 import numpy as np
@@ -156,7 +161,6 @@ class Checkpointer:
         self,
         step: int,
         state: Any,
-        data_iterator,
         config: ml_collections.ConfigDict,
         *,
         force: bool = False,
@@ -182,7 +186,6 @@ class Checkpointer:
             state = jax.device_get(state)
         args = ocp.args.Composite(
             state=ocp.args.StandardSave(state),
-            data=grain.checkpoint.CheckpointSave(data_iterator),
             config=ocp.args.JsonSave(config.to_dict()),
         )
         try:
@@ -204,7 +207,7 @@ class Checkpointer:
             write_checksums(step_dir)
 
     def restore_latest(
-        self, abstract_state: Any, data_iterator, warn: Callable[[str], None]
+        self, abstract_state: Any, warn: Callable[[str], None]
     ) -> tuple[Any, int] | None:
         """The newest readable checkpoint's state and step, or None when there is none.
 
@@ -226,7 +229,7 @@ class Checkpointer:
         errors = []
         for step in steps:
             try:
-                return self.restore(step, abstract_state, data_iterator), step
+                return self.restore(step, abstract_state), step
             except Exception as e:  # any failure to read it counts as damage
                 errors.append(f"step {step}: {type(e).__name__}: {str(e)[:300]}")
                 where = self._set_aside(step)
@@ -308,8 +311,8 @@ class Checkpointer:
                     "another workdir."
                 )
 
-    def restore(self, step: int, abstract_state: Any, data_iterator) -> Any:
-        """The state at ``step``, laid out like ``abstract_state``; moves ``data_iterator`` too.
+    def restore(self, step: int, abstract_state: Any) -> Any:
+        """The state at ``step``, laid out like ``abstract_state``.
 
         Raises:
           OSError: a file fails its checksum (see :func:`verify_checksums`).
@@ -317,10 +320,7 @@ class Checkpointer:
         self._verify(step)
         restored = self.manager.restore(
             step,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract_state),
-                data=grain.checkpoint.CheckpointRestore(data_iterator),
-            ),
+            args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)),
         )
         return restored["state"]
 

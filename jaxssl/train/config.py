@@ -32,7 +32,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.method = "simclr"  # one of METHODS (jaxssl.methods.registry)
     c.seed = 0
     # data
-    c.dataset = "digits"  # bundled (digits) or any TFDS dataset prepared as array_record
+    # bundled (digits), fashion_mnist / mnist (idx files), any TFDS dataset prepared as
+    # array_record, or folder:DIR (DIR/train/<class>/ + DIR/test/<class>/, DIR/<class>/
+    # split 80/20, or DIR/<image> unlabelled; images of mixed sizes need load_size)
+    c.dataset = "digits"
     c.data_dir = ""  # '' = $TFDS_DATA_DIR or ~/tensorflow_datasets
     # fashion_mnist / mnist: the folder of their four idx files ('' = Debian's
     # /usr/share/datasets/fashion-mnist); read once, when first built
@@ -45,7 +48,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.load_size = 0  # > 0: resize (shorter side) and centre-crop on the host, for datasets
     # whose images differ in size (imagenet2012); 0 keeps them as stored
     c.image_size = 8  # augmented view side
-    c.augment = "digits"  # digits | simclr | byol
+    c.augment = "digits"  # digits | simclr | byol | grey
     c.augment_strength = 1.0  # SimCLR's colour-jitter strength s
     # simclr (tf.image, SimCLR's TF code) | torchvision (lightly, solo-learn): how colour
     # jitter's contrast and saturation, and greyscale, are computed
@@ -110,6 +113,9 @@ def default_config() -> ml_collections.ConfigDict:
     c.eval.probe.weight_decays = (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
     c.eval.probe.val_fraction = 0.2  # of train, held out to choose the weight decay
     c.eval.probe.epochs = 100
+    # > 0: fewer epochs where `epochs` would take more SGD steps than this (a large
+    # train split: 100 epochs of 48,000 Fashion-MNIST features are 18,700 steps)
+    c.eval.probe.max_steps = 10_000
     c.eval.probe.batch_size = 256
     c.eval.probe.learning_rate = 0.1
     c.eval.kmeans = True  # k-means on the eval split's features: accuracy, NMI, ARI
@@ -188,6 +194,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
             "num_classes",
             "optim.encoder_lr_mult",
             "eval.probe.val_fraction",
+            "eval.probe.max_steps",
         ],
         allow_zero=True,
     )

@@ -48,7 +48,7 @@ from jaxssl.train import config as config_lib
 from jaxssl.train.checkpoint import Checkpointer, latest_checkpoint, load_pretrained
 from jaxssl.train.launch import maybe_initialize_distributed
 from jaxssl.train.logging import MetricWriter, open_log
-from jaxssl.train.optim import make_optimizer, make_schedule
+from jaxssl.train.optim import make_optimizer, make_schedule, warmup_warning
 from jaxssl.train.parallel import Parallel, check_batch_size, make_mesh, select_devices
 from jaxssl.train.state import TrainState, create_state
 from jaxssl.train.steps import make_train_step
@@ -125,6 +125,15 @@ def setup(
     if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(data_dir):
         raise ValueError(f"config.data_dir must be a directory, got {data_dir!r} (a file).")
     train_src = _open_split(config, "train_split", data_dir)
+    if need_eval and not getattr(train_src, "labelled", True):  # an unlabelled image folder
+        if jax.process_index() == 0:
+            print(
+                f"jaxssl: {config.dataset} is unlabelled (no class folders): the kNN monitor "
+                "and the final evaluation (kNN, linear probe, k-means) are skipped.",
+                file=sys.stderr,
+                flush=True,
+            )
+        config.eval.final, config.eval.knn_every_steps, need_eval = False, 0, False
     if num_classes_from_data:
         _check_num_classes(config, train_src)
     eval_src = _open_split(config, "eval_split", data_dir) if need_eval else None
@@ -151,7 +160,9 @@ def _open_split(config: ml_collections.ConfigDict, key: str, data_dir: str | Non
     """The data source of ``config[key]`` (a split name); a bad split names the key."""
     split = config[key]
     try:
-        return datasets.data_source(config.dataset, split, data_dir, config.idx_dir or None)
+        return datasets.data_source(
+            config.dataset, split, data_dir, config.idx_dir or None, any_size=bool(config.load_size)
+        )
     except ValueError as error:  # TFDS: "Unknown split 'validation'. Should be one of [...]"
         if "split" not in str(error).lower():
             raise  # not about the split (a damaged idx file names itself)
@@ -469,6 +480,16 @@ def train(
         tx = make_optimizer(config.optim, schedule)
         if protocol.has(method, protocol.OwnUpdate):  # several networks: one optimizer each
             tx = method.optimizer(tx)
+
+        def create() -> TrainState:
+            return create_state(method, tx, jax.random.key(config.seed), ctx.sample)
+
+        changes = _check_resume(ckpt, record, workdir)
+        restored = ckpt.restore_latest(
+            _abstract(create, par), warn=lambda m: print(m, file=sys.stderr, flush=True)
+        )
+        # the data position is the step: the loader restarts at the batch the
+        # checkpoint's step would read next (see jaxssl.train.checkpoint)
         loader = make_loader(
             ctx.fit_src,
             batch_size=config.batch_size // jax.process_count(),
@@ -477,16 +498,9 @@ def train(
             worker_count=config.worker_count,
             read_threads=config.read_threads,
             transform=ctx.transform,
+            start_batch=restored[1] if restored is not None else 0,
         )
         iterator = iter(loader)
-
-        def create() -> TrainState:
-            return create_state(method, tx, jax.random.key(config.seed), ctx.sample)
-
-        changes = _check_resume(ckpt, record, workdir)
-        restored = ckpt.restore_latest(
-            _abstract(create, par), iterator, warn=lambda m: print(m, file=sys.stderr, flush=True)
-        )
         if restored is not None:
             state, latest = restored
             state = par.to_device(state)
@@ -511,6 +525,9 @@ def train(
                 f"{config.batch_size}, {total_steps} steps, {origin}; workdir {workdir}",
                 flush=True,
             )
+            warning = warmup_warning(config.optim, total_steps, steps_per_epoch)
+            if warning:
+                print(warning, file=sys.stderr, flush=True)
         step_fn = par.compile_step(
             make_train_step(
                 method, tx, schedule=schedule, skip_nonfinite=config.skip_nonfinite_steps
@@ -568,7 +585,7 @@ def train(
                     guard(*pending)  # never save a non-finite state
                     pending = None
                     force = done == stop or signals.received is not None
-                    ckpt.save(done, par.from_device(state), iterator, record, force=force)
+                    ckpt.save(done, par.from_device(state), record, force=force)
                     if signals.received:
                         ckpt.wait()
                         bar.write(
@@ -626,6 +643,11 @@ def finish(
         writer = trained.writer
     if scores is not None:
         results.update(scores)
+        # what the report needs to label its plots: the data and the class names
+        results["evaluated_on"] = f"{config.dataset}:{config.eval_split}"
+        names = datasets.class_names(ctx.eval_src, config.label_key) if ctx.eval_src else None
+        if names is not None:
+            results["class_names"] = names
         if writer is not None:
             writer.write(results["steps"], scalars(scores), prefix="final")
     if writer is not None:

@@ -45,6 +45,27 @@ def make_schedule(
     )
 
 
+def warmup_warning(
+    optim: ml_collections.ConfigDict, total_steps: int, steps_per_epoch: int
+) -> str | None:
+    """A warning when ``optim.warmup_epochs`` does not fit in the run; None when it does.
+
+    :func:`make_schedule` then warms up for all but the last step, so the
+    learning rate only rises and the cosine never runs: a recipe's epochs
+    written for a smaller dataset (10 epochs of 1,442 digits are 50 steps,
+    of 60,000 images 2,340).
+    """
+    wanted = round(optim.warmup_epochs * steps_per_epoch)
+    if wanted < total_steps:
+        return None
+    return (
+        f"warning: config.optim.warmup_epochs={optim.warmup_epochs:g} is {wanted:,} steps "
+        f"({steps_per_epoch:,} per epoch), but the run has {total_steps:,}: the learning rate "
+        f"rises until the last step and never decays. A tenth of the run is "
+        f"warmup_epochs={total_steps / 10 / steps_per_epoch:.3g}."
+    )
+
+
 def encoder_labels(params) -> dict:
     """``'encoder'`` for every leaf under the top-level key ``encoder``, ``'rest'`` elsewhere."""
     return {

@@ -251,6 +251,37 @@ def test_color_jitter_is_each_op_in_the_given_order(semantics):
 _color_jitter = jax.jit(augment.color_jitter, static_argnums=3)
 
 
+@pytest.mark.parametrize("semantics", augment.SEMANTICS)
+def test_grey_jitter_is_the_rgb_jitter_of_three_equal_channels(semantics):
+    gen = np.random.default_rng(5)
+    grey = gen.uniform(size=(6, 5, 1))
+    orders = np.array([gen.permutation(4) for _ in range(6)])
+    factors = np.stack([gen.uniform(0.2, 1.8, 6), gen.uniform(0.2, 1.8, 6)], axis=1)
+    got = jax.jit(jax.vmap(augment.grey_jitter, in_axes=(None, 0, 0)))(
+        jnp.asarray(grey, jnp.float32), jnp.asarray(factors, jnp.float32), jnp.asarray(orders)
+    )
+    rgb = np.repeat(grey, 3, axis=-1)
+    for i in range(6):
+        want = rgb
+        for op in orders[i]:  # saturation and hue (any factor) on grey pixels
+            f = factors[i, op] if op < 2 else gen.uniform(0.2, 0.5)
+            want = _reference_op(op, want, f, semantics)
+        np.testing.assert_allclose(got[i], want[..., :1], atol=2e-5)
+
+
+def test_one_channel_images_get_brightness_and_contrast():
+    image = jnp.asarray(np.random.default_rng(6).integers(0, 256, (8, 8, 1)), jnp.uint8)
+    still = augment.Augment(size=8, crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_prob=0.0)
+    plain = dataclasses.replace(still, jitter_prob=0.0)
+    jittered = dataclasses.replace(still, jitter_prob=1.0, brightness=0.5, contrast=0.0)
+    run = jax.jit(augment.augment_image, static_argnums=2)
+    key = jax.random.key(0)
+    np.testing.assert_allclose(run(key, image, plain), augment.to_unit_float(image), atol=1e-6)
+    ratio = run(key, image, jittered) / jnp.maximum(augment.to_unit_float(image), 1e-3)
+    bright = ratio[(image > 25) & (image < 170)]  # one factor in [0.5, 1.5], never clipped here
+    assert float(jnp.abs(bright - bright[0]).max()) < 1e-4 and abs(float(bright[0]) - 1) > 1e-3
+
+
 def test_the_two_semantics_differ_where_they_should():
     """On a colour cast, contrast and saturation differ between the semantics; the others do not."""
     image = jnp.asarray(

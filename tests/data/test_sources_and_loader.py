@@ -114,6 +114,7 @@ def test_missing_dataset_error_prints_the_prepare_command(tmp_path):
     with pytest.raises(FileNotFoundError) as err:
         data.data_source("cifar10", "train", str(tmp_path))
     assert f"tfds build cifar10 --data_dir={tmp_path} --file_format=array_record" in str(err.value)
+    assert "needs TensorFlow (pip install tensorflow) and a network" in str(err.value)
 
 
 def test_image_folder(tmp_path):
@@ -130,8 +131,67 @@ def test_image_folder(tmp_path):
     assert folder[4]["image"].shape == (8, 8, 3) and folder[4]["image"].dtype == np.uint8
     exact = data.ImageFolder(tmp_path)[0]["image"]
     np.testing.assert_array_equal(exact, np.asarray(Image.open(tmp_path / "cat" / "0.png")))
+    # a folder of images and no class folders: unlabelled
+    loose = data.ImageFolder(tmp_path / "cat", any_size=True)
+    assert not loose.labelled and loose.classes == [] and len(loose) == 3
+    assert [loose[i]["label"] for i in range(3)] == [-1, -1, -1]
+    (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match=r"no \.png/\.jpg/\.jpeg images"):
-        data.ImageFolder(tmp_path / "dog" / ".." / "cat")
+        data.ImageFolder(tmp_path / "empty")
+
+
+def _pngs(folder, counts, rng, sizes=((6, 6),)):
+    """``counts[name]`` PNGs in ``folder/name`` ('' for folder itself), sizes in turn."""
+    for name, n in counts.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            h, w = sizes[i % len(sizes)]
+            image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            Image.fromarray(image).save(folder / name / f"{i:03d}.png")
+
+
+def test_folder_datasets_in_each_layout(tmp_path, rng):
+    # DIR/train/<class>, DIR/test/<class>: the splits as they are
+    _pngs(tmp_path / "split", {"train/a": 3, "train/b": 2, "test/a": 1, "test/b": 1}, rng)
+    name = f"folder:{tmp_path / 'split'}"
+    train, test = (data.data_source(name, s) for s in ("train", "test"))
+    assert (len(train), len(test)) == (5, 2)
+    assert data.num_classes(train) == 2 and data.class_names(test) == ["a", "b"]
+    with pytest.raises(ValueError, match=r"Unknown split 'validation' .* \['train', 'test'\]"):
+        data.data_source(name, "validation")
+    _pngs(tmp_path / "split", {"test/c": 1}, rng)
+    with pytest.raises(
+        ValueError, match=r"class folders of .*train' \(a, b\) and .*test' \(a, b, c\)"
+    ):
+        data.data_source(name, "train")
+
+    # DIR/<class>: 20% of each class is test, the same every time, disjoint from train
+    _pngs(tmp_path / "one", {"a": 10, "b": 5, "c": 1}, rng)
+    name = f"folder:{tmp_path / 'one'}"
+    train, test = (data.data_source(name, s) for s in ("train", "test"))
+    files = lambda src: [str(f) for f, _ in src.files]  # noqa: E731
+    assert sorted(files(train) + files(test)) == sorted(files(data.ImageFolder(tmp_path / "one")))
+    assert sorted(test[i]["label"] for i in range(len(test))) == [
+        0,
+        0,
+        1,
+    ]  # 2 of 10, 1 of 5, c none
+    assert files(data.data_source(name, "test")) == files(test)
+    assert data.class_names(train) == ["a", "b", "c"]
+
+    # DIR/<image>: unlabelled, split 80/20; no classes to count
+    _pngs(tmp_path / "loose", {"": 10}, rng, sizes=((6, 6), (9, 7)))
+    name = f"folder:{tmp_path / 'loose'}"
+    strict = data.data_source(name, "train")
+    with pytest.raises(ValueError, match=r"is 9x7, but '.*loose/000\.png' is 6x6.*load_size"):
+        [strict[i] for i in range(len(strict))]
+    train = data.data_source(name, "train", any_size=True)  # load_size resizes them later
+    assert len(train) == 8 and not train.labelled and data.class_names(train) is None
+    assert {train[i]["image"].shape for i in range(8)} == {(6, 6, 3), (9, 7, 3)}
+    with pytest.raises(ValueError, match=r"unlabelled \(no class folders\)"):
+        data.num_classes(train)
+    with pytest.raises(FileNotFoundError, match=r"'.*nowhere' is not a folder"):
+        data.data_source(f"folder:{tmp_path / 'nowhere'}", "train")
 
 
 def test_image_folder_scales_16_bit_skips_hidden_and_names_the_bad_file(tmp_path):
@@ -186,6 +246,21 @@ def test_loader_order_is_a_function_of_the_seed():
     assert sorted(a) == list(range(100)) and not np.array_equal(a, c)
     batch = next(iter(data.make_loader(src, batch_size=10, seed=1)))
     np.testing.assert_array_equal(batch["x"], batch["index"] * 10)
+
+
+def test_start_batch_continues_where_that_many_batches_left_off():
+    src = _Range(50)  # 5 batches of 10 an epoch: 12 batches cross two epoch boundaries
+    full = data.make_loader(src, batch_size=10, seed=3, num_epochs=None)
+    it = iter(full)
+    want = [next(it)["index"] for _ in range(12)]
+    for start in (0, 4, 5, 7):
+        later = iter(
+            data.make_loader(src, batch_size=10, seed=3, num_epochs=None, start_batch=start)
+        )
+        got = [next(later)["index"] for _ in range(12 - start)]
+        np.testing.assert_array_equal(np.stack(got), np.stack(want[start:]))
+    with pytest.raises(ValueError, match=r"start_batch must be an int >= 0, got -1"):
+        data.make_loader(src, batch_size=10, start_batch=-1)
 
 
 def test_process_shards_are_disjoint_and_cover_the_epoch():

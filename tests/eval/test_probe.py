@@ -74,3 +74,16 @@ def test_bad_shapes(rng):
         linear_probe(rng.normal(size=(10, 3)), np.zeros(10), rng.normal(size=(5, 4)), np.zeros(5))
     with pytest.raises(ValueError, match="one label per row"):
         linear_probe(rng.normal(size=(10, 3)), np.zeros(9), rng.normal(size=(5, 3)), np.zeros(5))
+
+
+def test_probe_epochs_are_capped_by_max_steps():
+    from jaxssl.programs._common import probe_epochs
+    from jaxssl.train.config import default_config
+
+    probe = default_config().eval.probe  # 100 epochs, batch 256, at most 10,000 steps
+    assert probe_epochs(probe, 1_442) == 100  # 5 steps an epoch: 500 steps
+    assert probe_epochs(probe, 60_000) == 42  # 234 an epoch: 42 * 234 = 9,828 <= 10,000
+    probe.max_steps = 0  # no cap
+    assert probe_epochs(probe, 60_000) == 100
+    probe.max_steps, probe.batch_size = 10, 1
+    assert probe_epochs(probe, 1_000) == 1  # never below one pass

@@ -130,7 +130,7 @@ def test_killed_three_times_and_terminated_resumes_exactly(
     for row in got:
         assert row["ids"] == want_ids[row["step"]], row["step"]
     # the metrics of every logged step (the last occurrence of a re-run one)
-    # and the final state, to the bit; the data iterators end at one place
+    # and the final state, to the bit
     want = {r["step"]: r for r in _rows(straight_run / "metrics.jsonl")}
     have = {r["step"]: r for r in _rows(workdir / "metrics.jsonl")}
     assert len(want) >= STEPS // 5
@@ -140,11 +140,6 @@ def test_killed_three_times_and_terminated_resumes_exactly(
     a, b = read_state(str(straight_run)), read_state(str(workdir))
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(x, y)
-    data = [
-        json.loads((d / "checkpoints" / str(STEPS) / "data" / "process_0-of-1.json").read_text())
-        for d in (straight_run, workdir)
-    ]
-    assert data[0] == data[1]
     # checkpoints are arrays and JSON, never pickle
     for root, _, files in os.walk(workdir / "checkpoints"):
         for name in files:
@@ -367,18 +362,17 @@ def test_a_failed_asynchronous_save_is_named_by_its_own_step(tmp_path, monkeypat
     import ml_collections
 
     ckpt = Checkpointer(str(tmp_path / "checkpoints"), every_steps=8, async_save=True)
-    iterator = iter(make_loader(np.arange(16, dtype=np.float32)[:, None], batch_size=4, seed=0))
     state = {"w": jnp.ones((3,))}
     config = ml_collections.ConfigDict({"seed": 0})
-    assert ckpt.save(8, state, iterator, config) and ckpt.save(16, state, iterator, config)
+    assert ckpt.save(8, state, config) and ckpt.save(16, state, config)
 
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ckpt.manager, "wait_until_finished", full)
-    assert not ckpt.save(20, state, iterator, config)  # not a save step: nothing waited for
+    assert not ckpt.save(20, state, config)  # not a save step: nothing waited for
     with pytest.raises(CheckpointSaveError, match=r"saving step 16 in .* failed .*No space left"):
-        ckpt.save(24, state, iterator, config)
+        ckpt.save(24, state, config)
     monkeypatch.undo()
     ckpt.close()
     assert 8 in _checkpoints(tmp_path)

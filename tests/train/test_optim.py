@@ -102,3 +102,18 @@ def test_warmup_then_cosine():
 
 def jax_tree(tree):
     return jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), tree)
+
+
+def test_a_warmup_longer_than_the_run_is_warned_about():
+    from jaxssl.train.optim import warmup_warning
+
+    optim = _optim(warmup_epochs=10.0)
+    assert warmup_warning(optim, total_steps=600, steps_per_epoch=5) is None  # 50 of 600
+    # the issue's case: digits' 10 epochs on 60,000 images at batch 256 (234 per epoch)
+    message = warmup_warning(optim, total_steps=350, steps_per_epoch=234)
+    assert message.startswith("warning: config.optim.warmup_epochs=10 is 2,340 steps")
+    assert "the run has 350" in message and "warmup_epochs=0.15" in message  # 35 / 234
+    # where the warning applies, the schedule indeed never decays: it rises to the last step
+    schedule = make_schedule(optim, 256, 350, 234)
+    lrs = np.array([float(schedule(s)) for s in range(350)])
+    assert (np.diff(lrs) > 0).all()

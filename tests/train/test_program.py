@@ -76,6 +76,9 @@ def test_train_py_end_to_end(uninterrupted):
     results = json.loads((workdir / "results.json").read_text())
     for key in ("knn_top1", "linear_top1", "kmeans_acc", "kmeans_nmi"):
         assert 0 < results[key] <= 1, results
+    # for the report's labels: the data, and the names in the dataset's metadata
+    assert results["evaluated_on"] == "digits:test"
+    assert results["class_names"] == [str(i) for i in range(10)]
     assert (workdir / "config.json").exists()
     assert any(
         name.startswith("events.out.tfevents") for name in os.listdir(workdir / "tensorboard")
@@ -102,6 +105,39 @@ def test_report_from_the_run(uninterrupted, tmp_path, capsys):
     assert evaluation["train"]["last_step"] == 16
     with pytest.raises(FileNotFoundError, match=r"no metrics\.jsonl"):
         report.report(str(tmp_path))
+
+
+def test_report_labels_plots_with_the_data_accuracy_and_class_names(
+    uninterrupted, tmp_path, monkeypatch
+):
+    import matplotlib.figure
+
+    from jaxssl import report
+
+    copy = tmp_path / "run"
+    shutil.copytree(uninterrupted[0], copy, ignore=shutil.ignore_patterns("checkpoints", "plots"))
+    results = json.loads((copy / "results.json").read_text())
+    results["class_names"] = [f"class {c}" for c in "abcdefghij"]
+    (copy / "results.json").write_text(json.dumps(results))
+    drawn = {}
+
+    def record(fig, path, **kwargs):
+        ax = fig.axes[0]
+        legend = ax.get_legend()
+        drawn[os.path.basename(path)] = {
+            "title": ax.get_title(),
+            "ticks": [t.get_text() for t in ax.get_yticklabels()],
+            "legend": [t.get_text() for t in legend.get_texts()] if legend else [],
+        }
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    report.report(str(copy))
+    confusion = drawn["confusion.png"]
+    assert confusion["title"] == f"digits:test: linear probe, top-1 {results['linear_top1']:.4f}"
+    assert confusion["ticks"] == results["class_names"]
+    assert drawn["embeddings.png"]["title"] == "digits:test features (PCA)"
+    assert set(drawn["embeddings.png"]["legend"]) <= set(results["class_names"])
+    assert drawn["knn.png"]["title"] == "kNN top-1 on digits:test"
 
 
 def test_init_from_a_checkpoint_without_state_metadata_is_named(uninterrupted, tmp_path):
