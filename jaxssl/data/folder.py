@@ -157,7 +157,8 @@ def folder_source(root: str | Path, split: str, *, any_size: bool = False) -> Im
 
     * ``ROOT/train/<class>/`` and ``ROOT/test/<class>/``: the two splits as
       they are (both must have the same class folders);
-    * ``ROOT/<class>/``: one folder of classes, split here: within each
+    * ``ROOT/<class>/`` (or ``ROOT/train/<class>/`` without a ``test``
+      folder): one folder of classes, split here: within each
       class, a seeded random :data:`TEST_FRACTION` is ``test`` and the rest
       ``train``, the same on every run (classes with one image go to
       ``train``);
@@ -190,6 +191,8 @@ def folder_source(root: str | Path, split: str, *, any_size: bool = False) -> Im
                 "positions in the sorted class names, so both must have the same ones."
             )
         return train if split == "train" else test
+    if (root / "train").is_dir():  # train/ alone: split it as one folder
+        root = root / "train"
     whole = ImageFolder(root, any_size=any_size)
     labels = np.array([label for _, label in whole.files])
     test = _test_positions(labels, whole.labelled)

@@ -178,6 +178,9 @@ def test_folder_datasets_in_each_layout(tmp_path, rng):
     ]  # 2 of 10, 1 of 5, c none
     assert files(data.data_source(name, "test")) == files(test)
     assert data.class_names(train) == ["a", "b", "c"]
+    _pngs(tmp_path / "only", {"train/a": 5, "train/b": 5}, rng)  # train/ alone: split it
+    only = data.data_source(f"folder:{tmp_path / 'only'}", "test")
+    assert data.class_names(only) == ["a", "b"] and len(only) == 2
 
     # DIR/<image>: unlabelled, split 80/20; no classes to count
     _pngs(tmp_path / "loose", {"": 10}, rng, sizes=((6, 6), (9, 7)))
