@@ -30,6 +30,7 @@ import sys
 import time
 import warnings
 
+import jax
 import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -209,6 +210,13 @@ def main(argv):
         # the message says what was wrong and what to do; a traceback would bury it
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
         print("(JAXSSL_TRACEBACK=1 shows where it was raised)", file=sys.stderr, flush=True)
+        if jax.distributed.is_initialized():
+            # sys.exit would run jax.distributed's shutdown, which waits (up to
+            # 5 minutes) for every other process to reach it; the others are
+            # mid-run, so the error would look like a hang. Exiting now lets
+            # them (or python -m jaxssl.launch) see this process gone.
+            sys.stdout.flush()
+            os._exit(1)
         sys.exit(1)
 
 

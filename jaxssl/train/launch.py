@@ -32,7 +32,39 @@ def is_multiprocess_launch(environ: dict[str, str] | None = None) -> bool:
     return False
 
 
+# what jax.distributed.initialize() detects by itself (SLURM, Open MPI, TPU pods)
+_CLUSTER_ENV = ("SLURM_JOB_ID", "OMPI_COMM_WORLD_SIZE", "TPU_WORKER_HOSTNAMES")
+
+
+def distributed_options(environ: dict[str, str] | None = None) -> dict:
+    """The arguments of ``jax.distributed.initialize`` for this environment.
+
+    ``JAX_COORDINATOR_ADDRESS`` with ``JAX_NUM_PROCESSES`` and
+    ``JAX_PROCESS_ID`` (what ``python -m jaxssl.launch`` sets, or any
+    launcher): those three. Otherwise ``{}``: JAX detects the cluster itself
+    (SLURM, Open MPI, TPU pods, k8s).
+
+    Raises:
+      ValueError: ``JAX_COORDINATOR_ADDRESS`` is set outside a cluster JAX
+        detects, without valid ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID``
+        (JAX would fail with "Number of processes must be defined").
+    """
+    env = os.environ if environ is None else environ
+    address = env.get("JAX_COORDINATOR_ADDRESS")
+    count, index = env.get("JAX_NUM_PROCESSES"), env.get("JAX_PROCESS_ID")
+    if not address or (count is None and index is None and any(env.get(k) for k in _CLUSTER_ENV)):
+        return {}
+    if not (count or "").isdigit() or not (index or "").isdigit() or int(index) >= int(count):
+        raise ValueError(
+            f"JAX_COORDINATOR_ADDRESS={address!r} needs JAX_NUM_PROCESSES (how many processes, "
+            f"an int >= 1) and JAX_PROCESS_ID (this one's, 0 .. count - 1); got "
+            f"JAX_NUM_PROCESSES={count!r}, JAX_PROCESS_ID={index!r}. On one machine, "
+            "python -m jaxssl.launch sets all three."
+        )
+    return {"coordinator_address": address, "num_processes": int(count), "process_id": int(index)}
+
+
 def maybe_initialize_distributed() -> None:
-    """``jax.distributed.initialize()`` once, when launched as several processes."""
+    """``jax.distributed.initialize`` once, when launched as several processes."""
     if is_multiprocess_launch() and not jax.distributed.is_initialized():
-        jax.distributed.initialize()
+        jax.distributed.initialize(**distributed_options())
