@@ -123,7 +123,7 @@ def test_vs_torch_quick(tmp_path):
     assert torch_row["ratio"] == pytest.approx(jax_row["images_per_s"] / torch_row["images_per_s"])
 
 
-def test_losses_input_and_knn_through_run_all(tmp_path, data_dir):
+def test_losses_and_input_through_run_all(tmp_path, data_dir):
     proc = subprocess.run(
         [
             sys.executable,
@@ -132,7 +132,6 @@ def test_losses_input_and_knn_through_run_all(tmp_path, data_dir):
             "--only",
             "losses",
             "input",
-            "knn",
             "--out-dir",
             str(tmp_path),
         ],
@@ -156,12 +155,23 @@ def test_losses_input_and_knn_through_run_all(tmp_path, data_dir):
     check_record(inputs, "input")
     assert [r["unit"] for r in inputs["rows"]] == ["examples/s", "images/s"]
     assert all(r["rate"] > 0 for r in inputs["rows"])
-    knn = json.loads((tmp_path / "bench_knn.json").read_text())
+
+
+def test_knn_quick_in_process(tmp_path, capsys):
+    """bench_knn.py's main here (run_all's subprocess would import JAX and scikit-learn again)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import bench_knn
+    finally:
+        sys.path.remove(str(BENCH))
+    bench_knn.main(["--quick", "--out", str(tmp_path / "knn.json")])
+    knn = json.loads((tmp_path / "knn.json").read_text())
     check_record(knn, "knn")
     assert [r["k"] for r in knn["rows"]] == [20]
     for r in knn["rows"]:
+        assert len(r["jaxssl"]["samples"]) == len(r["sklearn"]["samples"]) == 1
         assert r["speedup"] == pytest.approx(r["sklearn_s"] / r["jaxssl_s"]), r
-    assert "## knn" in proc.stdout and "| 20 |" in proc.stdout
+    assert "| 20 |" in capsys.readouterr().out
 
 
 def test_bad_arguments_are_named():

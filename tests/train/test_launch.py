@@ -65,6 +65,10 @@ def test_a_coordinator_without_count_and_rank_is_named(extra):
 
 _WORKER = """
 import os, sys, time
+if sys.argv[1] == "fail":  # the launcher's part alone: one process fails, its peer waits
+    if os.environ["JAX_PROCESS_ID"] == "1":
+        os._exit(3)
+    time.sleep(120)
 from jaxssl.train.launch import maybe_initialize_distributed
 maybe_initialize_distributed()
 import jax, numpy as np
@@ -74,10 +78,6 @@ total = multihost_utils.process_allgather(np.array([i + 1])).sum()
 print(f"process {i} of {jax.process_count()}: {jax.local_device_count()} local, "
       f"{jax.device_count()} devices, sum {total}", flush=True)
 print(f"warning: a note from process {i}", file=sys.stderr, flush=True)
-if sys.argv[1] == "fail" and i == 1:
-    os._exit(3)  # a crash: no jax.distributed shutdown (sys.exit would wait there for process 0)
-if sys.argv[1] == "fail":
-    time.sleep(120)  # a peer that would wait for the dead one: the launcher ends it
 """
 
 
