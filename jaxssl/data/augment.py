@@ -140,8 +140,8 @@ def grey(size: int, strength: float = 1.0) -> Augment:
     SimCLR's crop (scale 0.08-1) and flip, and its jitter restricted to what
     a grey image has: brightness and contrast ``0.8 s`` in random order with
     probability 0.8 (:func:`grey_jitter`). What :func:`simclr` does to one
-    channel is the same, its saturation and hue leaving grey pixels as they
-    are and its greyscale step skipped.
+    channel up to 32x32 (above it adds blur) is the same, its saturation and
+    hue leaving grey pixels as they are and its greyscale step skipped.
     """
     return Augment(
         size=size,
