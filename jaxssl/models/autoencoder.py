@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxssl.models._common import Conv, ConvTranspose, check_image_shape
+from jaxssl.models._common import Conv, ConvTranspose, check_image_shape, max_pool_2x2
 
 
 def _check_divisible(shape, n_down: int) -> None:
@@ -36,7 +36,7 @@ class _ConvEncoder(nn.Module):
     def __call__(self, x):
         for width in self.features:
             x = Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype)(x)
-            x = nn.max_pool(nn.relu(x), (2, 2), strides=(2, 2))
+            x = max_pool_2x2(nn.relu(x), "VALID")
         return x
 
 

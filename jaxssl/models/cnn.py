@@ -13,7 +13,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxssl.models._common import Conv
+from jaxssl.models._common import Conv, max_pool_2x2
 
 
 class SmallCNN(nn.Module):
@@ -44,7 +44,7 @@ class SmallCNN(nn.Module):
         x = jnp.asarray(x, self.dtype)
         for width in self.features:
             x = Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype)(x)
-            x = nn.max_pool(nn.relu(x), (2, 2), strides=(2, 2), padding="SAME")
+            x = max_pool_2x2(nn.relu(x), "SAME")
         x = x.reshape(x.shape[0], -1)
         x = nn.relu(
             nn.Dense(self.dense_features, dtype=self.dtype, param_dtype=self.param_dtype)(x)

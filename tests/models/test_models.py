@@ -535,3 +535,20 @@ def test_torchvision_vit_weights_give_torchvisions_logits_with_the_exact_gelu():
         partial(models.ViT(**kw, num_classes=5).init, train=False), key_(0), nhwc
     )["params"]
     assert jax.tree.map(np.shape, params) == jax.tree.map(lambda s: s.shape, shapes)
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+@pytest.mark.parametrize("shape", [(3, 8, 8, 4), (2, 7, 5, 3)])
+def test_max_pool_2x2_is_flax_max_pool_forward_and_backward(rng, padding, shape):
+    from jaxssl.models._common import max_pool_2x2
+
+    # whole numbers: equal positive values in a window, whose tie the gradient must break alike
+    x = jnp.asarray(rng.integers(-3, 4, size=shape), jnp.float32)
+    flax_pool = lambda x: nn.max_pool(nn.relu(x), (2, 2), strides=(2, 2), padding=padding)  # noqa: E731
+    ours = lambda x: max_pool_2x2(nn.relu(x), padding)  # noqa: E731
+    np.testing.assert_array_equal(jax.jit(ours)(x), jax.jit(flax_pool)(x))
+    weights = jnp.asarray(rng.normal(size=flax_pool(x).shape), jnp.float32)
+    grad = lambda pool: jax.jit(jax.grad(lambda x: jnp.sum(pool(x) * weights)))(x)  # noqa: E731
+    np.testing.assert_array_equal(grad(ours), grad(flax_pool))
+    with pytest.raises(ValueError, match="padding must be 'SAME' or 'VALID'"):
+        max_pool_2x2(x, "FULL")
