@@ -67,8 +67,8 @@ def max_pool_2x2(x, padding: str = "SAME"):
     are a reshape, their max a reduction, and the gradient a one-hot of the
     argmax. Written here because XLA:CPU's select-and-scatter, the gradient
     of ``nn.max_pool``, is slow: the small CNN's forward and backward on 512
-    28x28 images took 1.06 s with it and 0.70 s with a reshape and a max
-    (2-core x86 CPU, jax 0.10.2).
+    28x28 images took 976 ms with it and 653 ms this way (2-core x86 CPU,
+    jax 0.10.2; docs/performance.md).
 
     Args:
       x: ``[B, H, W, C]``.
