@@ -425,10 +425,10 @@ def grey_jitter(image, factors, order):
     saturation and hue do not change a grey pixel.
     """
     x = image
-    mean_pixels = image.size
+    pixels = image.size
     for slot in range(4):
         op = order[slot]
-        mean = jnp.sum(x) / mean_pixels
+        mean = jnp.sum(x) / pixels
         a = jnp.where(op == 0, factors[0], factors[1])
         ref = jnp.where(op == 0, 0.0, mean)
         x = jnp.where(op >= 2, x, jnp.clip(a * x + (1.0 - a) * ref, 0.0, 1.0))
@@ -486,31 +486,23 @@ def augment_image(key: jax.Array, image: jax.Array, aug: Augment) -> jax.Array:
     u = draws(key)
     x = _random_resized_crop(u, image, aug.size, aug.crop_scale, aug.crop_ratio)
     x = _maybe(u["flip"][0], aug.flip_prob, lambda x: x[:, ::-1], x)
+    fu = u["jitter_factors"]
+    factors = jnp.stack(
+        [
+            _uniform(fu[0], max(0.0, 1.0 - aug.brightness), 1.0 + aug.brightness),
+            _uniform(fu[1], max(0.0, 1.0 - aug.contrast), 1.0 + aug.contrast),
+            _uniform(fu[2], max(0.0, 1.0 - aug.saturation), 1.0 + aug.saturation),
+            _uniform(fu[3], -aug.hue, aug.hue),
+        ]
+    )
+    order = jnp.argsort(u["jitter_order"])  # a uniformly random permutation of 0..3
     if x.shape[-1] == 3:
-        fu = u["jitter_factors"]
-        factors = jnp.stack(
-            [
-                _uniform(fu[0], max(0.0, 1.0 - aug.brightness), 1.0 + aug.brightness),
-                _uniform(fu[1], max(0.0, 1.0 - aug.contrast), 1.0 + aug.contrast),
-                _uniform(fu[2], max(0.0, 1.0 - aug.saturation), 1.0 + aug.saturation),
-                _uniform(fu[3], -aug.hue, aug.hue),
-            ]
-        )
-        order = jnp.argsort(u["jitter_order"])  # a uniformly random permutation of 0..3
         jitter = lambda x: color_jitter(x, factors, order, aug.semantics)  # noqa: E731
         x = _maybe(u["jitter"][0], aug.jitter_prob, jitter, x)
         grey = lambda x: jnp.broadcast_to(_grey(x, aug.semantics), x.shape)  # noqa: E731
         x = _maybe(u["grayscale"][0], aug.grayscale_prob, grey, x)
-    elif x.shape[-1] == 1:
-        fu = u["jitter_factors"]
-        factors = jnp.stack(
-            [
-                _uniform(fu[0], max(0.0, 1.0 - aug.brightness), 1.0 + aug.brightness),
-                _uniform(fu[1], max(0.0, 1.0 - aug.contrast), 1.0 + aug.contrast),
-            ]
-        )
-        order = jnp.argsort(u["jitter_order"])
-        jitter = lambda x: grey_jitter(x, factors, order)  # noqa: E731
+    elif x.shape[-1] == 1:  # brightness and contrast: what a grey image has of the jitter
+        jitter = lambda x: grey_jitter(x, factors[:2], order)  # noqa: E731
         x = _maybe(u["jitter"][0], aug.jitter_prob, jitter, x)
     if aug.blur_prob:
         kernel = max(3, int(0.1 * aug.size) // 2 * 2 + 1)

@@ -30,12 +30,17 @@ def peak_learning_rate(optim: ml_collections.ConfigDict, batch_size: int) -> flo
     return optim.base_lr
 
 
+def warmup_steps(optim: ml_collections.ConfigDict, steps_per_epoch: int) -> int:
+    """``optim.warmup_epochs`` in steps, before :func:`make_schedule` fits it into the run."""
+    return round(optim.warmup_epochs * steps_per_epoch)
+
+
 def make_schedule(
     optim: ml_collections.ConfigDict, batch_size: int, total_steps: int, steps_per_epoch: int
 ) -> optax.Schedule:
     """Linear warmup over ``optim.warmup_epochs`` from 0, then cosine to ``end_lr_fraction``."""
     peak = peak_learning_rate(optim, batch_size)
-    warmup = min(round(optim.warmup_epochs * steps_per_epoch), max(total_steps - 1, 0))
+    warmup = min(warmup_steps(optim, steps_per_epoch), max(total_steps - 1, 0))
     return optax.warmup_cosine_decay_schedule(
         init_value=0.0,
         peak_value=peak,
@@ -55,7 +60,7 @@ def warmup_warning(
     written for a smaller dataset (10 epochs of 1,442 digits are 50 steps,
     of 60,000 images 2,340).
     """
-    wanted = round(optim.warmup_epochs * steps_per_epoch)
+    wanted = warmup_steps(optim, steps_per_epoch)
     if wanted < total_steps:
         return None
     return (
