@@ -1,8 +1,10 @@
-"""Grain loading: deterministic shuffling, per-process shards, resumable iterators, global arrays.
+"""Grain loading: one global order, each process its slice, resumable iterators, global arrays.
 
-:func:`make_loader` builds a Grain dataset pipeline (``MapDataset``: shard by
-JAX process, shuffle from a seed, repeat, batch; then an ``IterDataset`` with
-threaded prefetch, or worker processes); its iterator's
+:func:`make_loader` builds a Grain dataset pipeline (``MapDataset``: shuffle
+from a seed, repeat, batch, then this JAX process's slice of every global
+batch; then an ``IterDataset`` with threaded prefetch, or worker processes).
+The examples of global batch ``s`` and their order depend on the seed and
+``s`` alone, not on the number of processes. Its iterator's
 ``get_state()``/``set_state()`` make a resumed run see exactly the batches it
 would have seen. Each record gains an ``"index"``: the example's position in
 the dataset, which :mod:`jaxssl.data.augment` uses to seed per-example
@@ -86,7 +88,8 @@ def make_loader(
     Args:
       source: e.g. :func:`jaxssl.data.datasets.data_source` or an
         :class:`~jaxssl.data.folder.ImageFolder`; records are dicts.
-      batch_size: examples per batch *on this process*.
+      batch_size: examples per batch *on this process*; the global batch is
+        ``batch_size`` times the number of shards.
       seed: shuffle seed; the same seed gives the same order.
       shuffle: shuffle every epoch (differently per epoch).
       num_epochs: passes over the data; ``None`` repeats forever.
@@ -102,15 +105,22 @@ def make_loader(
         the elements here are whole batches, so that default holds 500
         batches in memory, and on a small machine its threads, contending
         for the GIL, made the tiny config's run ~5x slower.
-      shard_by_process: give each JAX process a disjoint shard.
+      shard_by_process: give each JAX process its slice of every global batch.
       shard: explicit ``(index, count)`` instead of the JAX process's, for
-        readers outside JAX's process group.
+        readers outside JAX's process group. Shard ``index`` reads rows
+        ``index * batch_size`` to ``(index + 1) * batch_size`` of each global
+        batch of ``count * batch_size``: concatenated in shard order, the
+        shards' batches are what one reader with the global batch size reads
+        (what ``jax.make_array_from_process_local_data`` assembles when the
+        mesh's devices are in process order, as ``jax.devices()`` is).
+        Sharded loaders drop the remainder (``drop_remainder`` must be True).
       transform: optional host-side function applied to each record (decode,
         tokenise); augmentation belongs on device instead.
       start_batch: the first batch to yield: the loader is a function of
         ``seed`` alone, so ``start_batch=k`` continues exactly where a loader
         that yielded ``k`` batches was (a resumed run's data position is its
-        step), whatever ``worker_count`` and ``read_threads``.
+        step), whatever ``worker_count``, ``read_threads`` and the number of
+        shards.
 
     Returns:
       A ``grain.IterDataset``; ``iter(loader)`` yields dicts of stacked NumPy
@@ -142,14 +152,27 @@ def make_loader(
         index, count = shard
         if not 0 <= index < count:
             raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard}.")
-        ds = ds[: len(ds) // count * count][index::count]  # equal shards: drop the remainder
-        if len(ds) == 0:
-            raise ValueError(f"source has fewer examples than shards ({count}).")
+        if count > 1 and not drop_remainder:
+            raise ValueError(
+                f"shard={shard} needs drop_remainder=True: an incomplete last global batch "
+                "would not split evenly over the shards."
+            )
     if shuffle:
-        ds = ds.shuffle(seed=seed)
+        ds = ds.shuffle(seed=seed)  # one permutation of the whole source per epoch
     ds = ds.repeat(num_epochs)  # reshuffled every epoch
     ahead = grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=2 * read_threads)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if shard is not None and shard[1] > 1:
+        index, count = shard
+        # Every count-th sub-batch of batch_size, starting at index: global
+        # batch s is sub-batches s*count ... s*count + count - 1, and this
+        # shard holds the index-th. A trailing incomplete global batch is dropped.
+        ds = ds[: len(ds) // count * count][index::count]
+        if len(ds) == 0:
+            raise ValueError(
+                f"source has {len(source)} examples, fewer than one global batch "
+                f"({count} shards x {batch_size})."
+            )
     # a lazy slice of the batched MapDataset: batch k is computed from k alone
     ds = (ds[start_batch:] if start_batch else ds).to_iter_dataset(ahead)
     if worker_count > 0:

@@ -116,7 +116,7 @@ def encoder_eval(ctx: Context, features: Features, host: TrainState, create, ban
     options = {"probe": config.eval.linear_probe, "kmeans": config.eval.kmeans}
     candidates = [("", host.params, model_state(host), False)]
     if config.eval.baselines:
-        init = jax.jit(create)()
+        init = jax.jit(create, out_shardings=ctx.par.replicated)()  # on every process's devices
         candidates.append(("random_init_", init.params, model_state(init), False))
         candidates.append(("pixels_", None, None, True))
     out, embeddings = {}, None

@@ -66,6 +66,9 @@ def default_config() -> ml_collections.ConfigDict:
     c.dtype = "float32"  # compute dtype; parameters and the loss stay float32
     c.parallel = "jit"
     c.num_devices = 0  # 0: every device; N: the first N (one process only), e.g. to debug on one
+    # several processes: a process whose peer stops sending heartbeats (killed, its host
+    # gone) for this many seconds ends with an error instead of waiting for it
+    c.heartbeat_timeout_s = 100
     # the methods' own sections (head, simclr, moco, ..., finetune): jaxssl.methods.sections
     for name, (defaults, _) in sections.SECTIONS.items():
         c[name] = defaults()
@@ -241,6 +244,7 @@ RESUME_FREE = (
     "data_dir",
     "idx_dir",
     "num_devices",
+    "heartbeat_timeout_s",
     "parallel",
     "worker_count",
     "read_threads",

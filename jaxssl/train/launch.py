@@ -64,7 +64,25 @@ def distributed_options(environ: dict[str, str] | None = None) -> dict:
     return {"coordinator_address": address, "num_processes": int(count), "process_id": int(index)}
 
 
-def maybe_initialize_distributed() -> None:
-    """``jax.distributed.initialize`` once, when launched as several processes."""
+def maybe_initialize_distributed(heartbeat_timeout_s: int = 100) -> None:
+    """``jax.distributed.initialize`` once, when launched as several processes.
+
+    ``heartbeat_timeout_s`` (``config.heartbeat_timeout_s``): JAX's
+    coordination service ends every process with an error (SIGABRT, exit
+    status 134) when one has sent no heartbeat for this long, e.g. because it
+    was killed; the others then stop within about this time instead of
+    waiting in a collective for ever. JAX's default is 100 s.
+    """
+    if (
+        isinstance(heartbeat_timeout_s, bool)
+        or not isinstance(heartbeat_timeout_s, int)
+        or heartbeat_timeout_s < 1
+    ):
+        raise ValueError(
+            "config.heartbeat_timeout_s must be an int >= 1 (seconds), got "
+            f"{heartbeat_timeout_s!r}."
+        )
     if is_multiprocess_launch() and not jax.distributed.is_initialized():
-        jax.distributed.initialize(**distributed_options())
+        jax.distributed.initialize(
+            **distributed_options(), heartbeat_timeout_seconds=heartbeat_timeout_s
+        )

@@ -37,6 +37,7 @@ import jax
 import ml_collections
 import numpy as np
 import optax
+from jax.experimental import multihost_utils
 from tqdm.auto import tqdm
 
 from jaxssl.data import datasets
@@ -49,7 +50,13 @@ from jaxssl.train.checkpoint import Checkpointer, latest_checkpoint, load_pretra
 from jaxssl.train.launch import maybe_initialize_distributed
 from jaxssl.train.logging import MetricWriter, open_log
 from jaxssl.train.optim import make_optimizer, make_schedule, warmup_warning
-from jaxssl.train.parallel import Parallel, check_batch_size, make_mesh, select_devices
+from jaxssl.train.parallel import (
+    Parallel,
+    check_batch_size,
+    check_mode,
+    make_mesh,
+    select_devices,
+)
 from jaxssl.train.state import TrainState, create_state
 from jaxssl.train.steps import make_train_step
 
@@ -117,7 +124,8 @@ def setup(
         metadata when it is 0.
       prepare: the program's own data step.
     """
-    maybe_initialize_distributed()
+    maybe_initialize_distributed(config.heartbeat_timeout_s)
+    check_mode(config.parallel, jax.process_count())
     par = Parallel(make_mesh(select_devices(config.num_devices)), config.parallel)
     if trains:
         check_batch_size(config.batch_size, par.num_devices, jax.process_count())
@@ -229,11 +237,13 @@ def _on_stop_signals(handle):
     """``handle(signum, frame)`` for SIGTERM and SIGINT inside the block, then the old ones.
 
     Main thread only (Python delivers signals there); elsewhere nothing changes.
+    With several processes SIGTERM is left to JAX (see :class:`_StopSignals`).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    signals = (signal.SIGTERM, signal.SIGINT) if jax.process_count() == 1 else (signal.SIGINT,)
+    previous = {sig: signal.signal(sig, handle) for sig in signals}
     try:
         yield
     finally:
@@ -248,10 +258,19 @@ class _StopSignals:
     previous handlers come back afterwards. A second Ctrl-C stops at once
     (``KeyboardInterrupt``); the newest complete checkpoint is then the one
     to resume from.
+
+    With several processes the stop must come at one step in all of them,
+    though a signal may reach them at different steps, or reach one alone:
+    SIGTERM is left to JAX's preemption service (``jax.distributed`` installs
+    its handler), which agrees on a step with every process, and the loop
+    stops there (``Checkpointer.reached_preemption``); SIGINT is turned into a
+    SIGTERM of this process, so Ctrl-C takes the same way.
     """
 
     def __init__(self):
         self.received: str | None = None
+        self._asked = False
+        self._several = jax.process_count() > 1
         self._installed = _on_stop_signals(self._handle)
 
     def __enter__(self):
@@ -260,9 +279,13 @@ class _StopSignals:
 
     def _handle(self, signum, frame):
         del frame
-        if self.received is not None and signum == signal.SIGINT:
+        if self._asked and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.received = signal.Signals(signum).name
+        self._asked = True
+        if self._several:  # to JAX's handler; the step comes from reached_preemption
+            os.kill(os.getpid(), signal.SIGTERM)
+        else:
+            self.received = signal.Signals(signum).name
 
     def __exit__(self, *exc):
         return self._installed.__exit__(*exc)
@@ -561,10 +584,12 @@ def train(
                     check_labels(batch[config.label_key], config.num_classes, split)
                 state, metrics = step_fn(state, par.put_batch(batch))
                 done = step + 1
+                if config.log_example_ids:
+                    ids = np.asarray(batch["index"])
+                    if jax.process_count() > 1:  # every process's slice, in global order
+                        ids = multihost_utils.process_allgather(ids, tiled=True)
                 if ids_log is not None:
-                    ids_log.write(
-                        json.dumps({"step": done, "ids": np.asarray(batch["index"]).tolist()})
-                    )
+                    ids_log.write(json.dumps({"step": done, "ids": ids.tolist()}))
                     ids_log.write("\n")
                     ids_log.flush()
                 if pending is not None:

@@ -68,6 +68,20 @@ def select_devices(num_devices: int = 0) -> list[jax.Device]:
     return devices[:num_devices]
 
 
+def check_mode(mode: str, num_processes: int = 1) -> None:
+    """``config.parallel`` must be 'jit' when the run has several processes, else ValueError.
+
+    pmap's state lives as per-device copies of each process's own, which
+    cannot be made from (or saved as) the global arrays that a run of
+    several processes holds; jit gives the same numbers.
+    """
+    if mode == "pmap" and num_processes > 1:
+        raise ValueError(
+            f"config.parallel='pmap' runs in one process, and this run has {num_processes}: "
+            "use 'jit' (the default; the same numbers, tested on 8 devices)."
+        )
+
+
 def check_batch_size(batch_size: int, num_devices: int, num_processes: int = 1) -> None:
     """The global batch must split evenly over processes and devices, else ``ValueError``."""
     for count, what in ((num_devices, "devices"), (num_processes, "processes")):

@@ -266,13 +266,35 @@ def test_start_batch_continues_where_that_many_batches_left_off():
         data.make_loader(src, batch_size=10, start_batch=-1)
 
 
-def test_process_shards_are_disjoint_and_cover_the_epoch():
-    src = _Range(96)
-    shards = [
+def test_process_shards_are_slices_of_one_global_order():
+    src = _Range(100)  # 6 global batches of 16 an epoch, 4 examples left over
+    one = iter(data.make_loader(src, batch_size=16, seed=3, num_epochs=None))
+    want = [next(one)["index"] for _ in range(9)]  # crosses an epoch boundary
+    for count in (2, 4):
+        shards = [
+            iter(
+                data.make_loader(
+                    src, batch_size=16 // count, seed=3, num_epochs=None, shard=(i, count)
+                )
+            )
+            for i in range(count)
+        ]
+        got = [np.concatenate([next(it)["index"] for it in shards]) for _ in range(9)]
+        np.testing.assert_array_equal(np.stack(got), np.stack(want))
+        # a shard resumed at batch 7 continues its own slice of global batch 7
+        later = data.make_loader(
+            src, batch_size=16 // count, seed=3, num_epochs=None, shard=(1, count), start_batch=7
+        )
+        np.testing.assert_array_equal(
+            next(iter(later))["index"], want[7][16 // count : 32 // count]
+        )
+    # one epoch: the shards are disjoint and cover the complete global batches
+    epoch = [
         set(_order(data.make_loader(src, batch_size=4, seed=3, shard=(i, 4)))) for i in range(4)
     ]
-    assert all(len(s) == 24 for s in shards)
-    assert set().union(*shards) == set(range(96))
+    assert all(len(s) == 24 for s in epoch) and len(set().union(*epoch)) == 96
+    with pytest.raises(ValueError, match=r"shard=\(0, 2\) needs drop_remainder=True"):
+        data.make_loader(src, batch_size=4, shard=(0, 2), drop_remainder=False)
 
 
 def test_drop_remainder():

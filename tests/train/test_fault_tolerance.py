@@ -91,20 +91,23 @@ def straight_run(tmp_path_factory, data_dir):
 
 
 @pytest.mark.slow
-def test_killed_three_times_and_terminated_resumes_exactly(
-    straight_run, tmp_path, data_dir, request
-):
-    """SIGKILL at three random points, then SIGTERM, then a run to the end: bitwise equal."""
+def test_killed_and_terminated_resumes_exactly(straight_run, tmp_path, data_dir, request):
+    """SIGKILL at a random point, then SIGTERM at another, then a run to the end: bitwise equal.
+
+    (Killing several times tests nothing more: each start resumes from the
+    newest checkpoint alone. Two processes killed and resumed on another
+    topology: tests/train/test_multiprocess.py.)
+    """
     gen = np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
     workdir = tmp_path / "w"
     lines = 0
-    for attempt in range(4):
+    for attempt in range(2):
         proc = _start(workdir, data_dir)
         # somewhere after at least one checkpoint exists and the process
         # has made progress of its own: the point is random within the run
-        target = lines + int(gen.integers(7, 13))  # four of these end before step 60
+        target = lines + int(gen.integers(7, 13))
         _wait_for_lines(proc, workdir, target)
-        if attempt < 3:
+        if attempt == 0:
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
             assert proc.returncode == -signal.SIGKILL

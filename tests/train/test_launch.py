@@ -6,8 +6,12 @@ import time
 
 import pytest
 
-from jaxssl.train.launch import distributed_options, is_multiprocess_launch
-from jaxssl.train.parallel import check_batch_size
+from jaxssl.train.launch import (
+    distributed_options,
+    is_multiprocess_launch,
+    maybe_initialize_distributed,
+)
+from jaxssl.train.parallel import check_batch_size, check_mode
 
 
 @pytest.mark.parametrize(
@@ -32,6 +36,16 @@ def test_check_batch_size():
         check_batch_size(12, 8)
     with pytest.raises(ValueError, match="batch_size=9 does not divide over 2 processes"):
         check_batch_size(9, 1, 2)
+
+
+def test_pmap_is_refused_with_several_processes_and_the_heartbeat_checked():
+    check_mode("pmap", 1)
+    check_mode("jit", 4)
+    with pytest.raises(ValueError, match=r"config.parallel='pmap' runs in one process, .* has 2"):
+        check_mode("pmap", 2)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match=r"config.heartbeat_timeout_s must be an int >= 1"):
+            maybe_initialize_distributed(bad)
 
 
 @pytest.mark.parametrize(
@@ -63,48 +77,30 @@ def test_a_coordinator_without_count_and_rank_is_named(extra):
         distributed_options(env)
 
 
+# The launcher's part alone, without JAX: process 1 fails, process 0 would
+# wait for ever. A launched train.py job (process 0's output, the others'
+# warnings prefixed) is in tests/train/test_multiprocess.py.
 _WORKER = """
 import os, sys, time
-if sys.argv[1] == "fail":  # the launcher's part alone: one process fails, its peer waits
-    if os.environ["JAX_PROCESS_ID"] == "1":
-        os._exit(3)
-    time.sleep(120)
-from jaxssl.train.launch import maybe_initialize_distributed
-maybe_initialize_distributed()
-import jax, numpy as np
-from jax.experimental import multihost_utils
-i = jax.process_index()
-total = multihost_utils.process_allgather(np.array([i + 1])).sum()
-print(f"process {i} of {jax.process_count()}: {jax.local_device_count()} local, "
-      f"{jax.device_count()} devices, sum {total}", flush=True)
-print(f"warning: a note from process {i}", file=sys.stderr, flush=True)
+print(f"warning: a note from process {os.environ['JAX_PROCESS_ID']}", file=sys.stderr, flush=True)
+if os.environ["JAX_PROCESS_ID"] == "1":
+    os._exit(3)
+time.sleep(120)
 """
 
 
-def _launch(tmp_path, mode):
+def test_launch_ends_the_job_when_one_process_fails(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
     cmd = [sys.executable, "-m", "jaxssl.launch", "--processes", "2", "--devices-per-process", "2"]
-    cmd += ["--grace", "2", "--", str(script), mode]
+    cmd += ["--grace", "2", "--", str(script)]
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    return proc, time.monotonic() - start
-
-
-@pytest.mark.slow
-def test_launch_runs_one_job_of_several_processes_and_ends_it_when_one_fails(tmp_path):
-    proc, _ = _launch(tmp_path, "ok")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    # process 0's output; the other's warnings, prefixed; one job of 2 x 2 devices
-    assert "process 0 of 2: 2 local, 4 devices, sum 3" in proc.stdout
-    assert "process 1 of 2" not in proc.stdout
-    assert "warning: a note from process 0" in proc.stderr
-    assert "[process 1] warning: a note from process 1" in proc.stderr
-
-    proc, seconds = _launch(tmp_path, "fail")
     assert proc.returncode == 3, proc.stderr[-2000:]
     assert "jaxssl.launch: process 1 exited with status 3; ending the others" in proc.stderr
-    assert seconds < 60  # not process 0's 120 s sleep
+    assert "warning: a note from process 0" in proc.stderr
+    assert "[process 1] warning: a note from process 1" in proc.stderr
+    assert time.monotonic() - start < 60  # not process 0's 120 s sleep
 
 
 def test_launch_names_a_bad_argument():
