@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import sys
 
 import jax
 
@@ -82,7 +84,51 @@ def maybe_initialize_distributed(heartbeat_timeout_s: int = 100) -> None:
             "config.heartbeat_timeout_s must be an int >= 1 (seconds), got "
             f"{heartbeat_timeout_s!r}."
         )
-    if is_multiprocess_launch() and not jax.distributed.is_initialized():
-        jax.distributed.initialize(
-            **distributed_options(), heartbeat_timeout_seconds=heartbeat_timeout_s
+    if not is_multiprocess_launch() or jax.distributed.is_initialized():
+        return
+    options = distributed_options()
+    _check_before_joining(options)
+    if options:
+        print(
+            f"jaxssl: process {options['process_id']} of {options['num_processes']} joining "
+            f"the job at {options['coordinator_address']} (JAX waits up to 300 s for every "
+            "process to join)",
+            file=sys.stderr,
+            flush=True,
         )
+    jax.distributed.initialize(**options, heartbeat_timeout_seconds=heartbeat_timeout_s)
+
+
+def _check_before_joining(options: dict) -> None:
+    """ValueError for two set-up faults that JAX reports only as a crash.
+
+    * The coordinator's port in use on process 0's host: JAX's coordination
+      service fails to bind it and the process dies (SIGSEGV), the others
+      after 300 s ("DEADLINE_EXCEEDED ... RegisterTask").
+    * On CPU, this host's name not resolving: Gloo (the CPU collectives)
+      stops with "enforce fail at .../gloo/transport/tcp/device.cc ... -2 vs 0".
+    """
+    if options.get("process_id") == 0:
+        port = int(options["coordinator_address"].rpartition(":")[2])
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds it
+            try:
+                probe.bind(("", port))
+            except OSError as error:
+                raise ValueError(
+                    f"JAX_COORDINATOR_ADDRESS={options['coordinator_address']}: port {port} "
+                    f"cannot be opened on this host, process 0's ({error.strerror}); another "
+                    "program (or an earlier run still ending) holds it. Choose another port "
+                    "(python -m jaxssl.launch picks a free one)."
+                ) from None
+    platforms = os.environ.get("JAX_PLATFORMS") or (jax.config.jax_platforms or "")
+    if platforms.split(",")[0] == "cpu":
+        name = socket.gethostname()
+        try:
+            socket.getaddrinfo(name, None)
+        except OSError:
+            raise ValueError(
+                f"this host's name {name!r} does not resolve to an address, which Gloo (the "
+                "collectives of several CPU processes) needs: add it to /etc/hosts (e.g. "
+                f"'127.0.1.1 {name}') or fix the host's DNS."
+            ) from None

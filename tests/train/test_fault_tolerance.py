@@ -174,13 +174,13 @@ def test_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_config, tmp_p
     assert not (workdir / "results.json").exists()
 
     # another optimizer: refused by name, before anything is read or moved
-    sgd = {"stop_at_step": 0, "optim.name": "sgd"}
-    with pytest.raises(ValueError, match=r"(?s)optim\.name: 'adamw' in the run, 'sgd' now.*"):
-        run(_tiny(tiny_config.copy_and_resolve_references(), **sgd), str(workdir))
+    adamw = {"stop_at_step": 0, "optim.name": "adamw"}
+    with pytest.raises(ValueError, match=r"(?s)optim\.name: 'sgd' in the run, 'adamw' now.*"):
+        run(_tiny(tiny_config.copy_and_resolve_references(), **adamw), str(workdir))
     # named on purpose, its state still does not fit: a mismatch, never damage
     with pytest.raises(ValueError, match=r"another opt_state .*Nothing was moved"):
         changed = tiny_config.copy_and_resolve_references()
-        run(_tiny(changed, **sgd, resume_override="optim.name"), str(workdir))
+        run(_tiny(changed, **adamw, resume_override="optim.name"), str(workdir))
     assert _checkpoints(workdir) == [8] and not (workdir / "damaged_checkpoints").exists()
 
     # a deliberate change of the learning rate goes on, and is recorded

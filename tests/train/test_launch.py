@@ -1,5 +1,6 @@
 """Multi-process launch detection (jax.distributed.initialize is called only when it is one)."""
 
+import socket
 import subprocess
 import sys
 import time
@@ -107,3 +108,26 @@ def test_launch_names_a_bad_argument():
     cmd = [sys.executable, "-m", "jaxssl.launch", "--processes", "0", "--", "x.py"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--processes must be >= 1, got 0" in proc.stderr
+
+
+def test_a_port_in_use_and_an_unresolvable_host_name_are_named(monkeypatch):
+    """What JAX reports only as a crash (SIGSEGV, or Gloo's 'enforce fail'), named first."""
+    from jaxssl.train import launch
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        options = {"coordinator_address": f"127.0.0.1:{port}", "num_processes": 2}
+        with pytest.raises(ValueError, match=rf"port {port} cannot be opened on this host"):
+            launch._check_before_joining({**options, "process_id": 0})
+        launch._check_before_joining({**options, "process_id": 1})  # not its host's port
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+    monkeypatch.setattr(socket, "gethostname", lambda: "no-such-host.invalid")
+
+    def getaddrinfo(host, *args, **kwargs):  # no resolver asked: CI may have no DNS
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with pytest.raises(ValueError, match=r"'no-such-host.invalid' does not resolve .*/etc/hosts"):
+        launch._check_before_joining({})

@@ -1,16 +1,16 @@
-"""Two processes of 2 devices equal one process of 4: data order, resume, faults, evaluation.
+"""Two processes of 2 devices equal one process of 4: data order, stops, resumes, evaluation.
 
 Every run is ``train.py`` on the tiny config over localhost (``jax.distributed``,
 Gloo collectives), started by hand with the three generic variables or by
 ``python -m jaxssl.launch``. The comparisons:
 
 * the example ids of every step: equal, whatever the number of processes,
-  also across a stop, a kill and a resume on the other topology;
+  also across a stop and a resume on the other topology;
 * the losses of every step and the final parameters: equal to float32
   rounding. Summing the gradients over 2 processes (Gloo) instead of within
   one process reorders float32 additions, as 8 devices instead of 1 do (the
-  tolerance of tests/methods/test_methods.py). The run uses SGD: Adam's first
-  updates are about sign(gradient), which turns the rounding of a gradient
+  tolerance of tests/methods/test_methods.py). The tiny config uses SGD:
+  Adam's first updates are about sign(gradient), which turns the rounding of a gradient
   whose true value is 0 into a full step, so that two correct runs part ways
   within a few steps (seen here: 484 of 6,048 parameters differ after one
   AdamW step, 5 of them by more than 1e-3, between 1 x 4 and 2 x 2 devices,
@@ -42,7 +42,6 @@ from tests.train.conftest import ROOT, assert_tree_close, tiny_command
 STEPS = 24
 RUN = {
     "num_steps": STEPS,
-    "optim.name": "sgd",  # see the module docstring
     "checkpoint.every_steps": 8,
     "log_every_steps": 1,
     "log_example_ids": True,

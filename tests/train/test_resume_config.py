@@ -50,12 +50,12 @@ def test_where_and_how_it_goes_on_is_free():
 def test_named_changes_go_on_and_are_returned_a_section_covers_its_keys():
     config = load_config("tiny")
     saved = _saved(config)
-    config.optim.base_lr, config.optim.name, config.num_steps = 5e-3, "sgd", 40
+    config.optim.base_lr, config.optim.name, config.num_steps = 5e-3, "adamw", 40
     config.resume_override = "optim, num_steps"
     assert config_lib.check_resume(saved, config, "W") == {
         "num_steps": (16, 40),
         "optim.base_lr": (1e-2, 5e-3),
-        "optim.name": ("adamw", "sgd"),
+        "optim.name": ("sgd", "adamw"),
     }
     config.batch_size = 32  # not named: refused, and only it is listed
     with pytest.raises(ValueError, match=r"batch_size: 64 in the run, 32 now\n") as error:
