@@ -74,11 +74,13 @@ class Features:
         params = jax.device_put(params, self.par.replicated)
         state = jax.device_put(state, self.par.replicated)
         for batch, size in self._batches(source, n):
-            # text rows have no label: zeros stand in
-            ys = np.asarray(batch[label], np.int32) if label in batch else np.zeros(len(batch[key]))
+            n_rows = len(batch[key])  # text rows have no label: zeros stand in
+            ys = (
+                np.asarray(batch[label], np.int32) if label in batch else np.zeros(n_rows, np.int32)
+            )
             images, ys = (
                 jax.make_array_from_process_local_data(self.par.sharded, np.asarray(x))
-                for x in (batch[key], ys.astype(np.int32))
+                for x in (batch[key], ys)
             )
             out, ys = jax.device_get(fn(params, state, images, ys))
             feats.append(np.asarray(out)[:size])
