@@ -5,7 +5,8 @@ Gloo collectives), started by hand with the three generic variables or by
 ``python -m jaxssl.launch``. The comparisons:
 
 * the example ids of every step: equal, whatever the number of processes,
-  also across a stop and a resume on the other topology;
+  also across a stop, a kill of both processes and resumes on the other
+  topology;
 * the losses of every step and the final parameters: equal to float32
   rounding. Summing the gradients over 2 processes (Gloo) instead of within
   one process reorders float32 additions, as 8 devices instead of 1 do (the
@@ -28,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -136,8 +138,8 @@ def _scores(workdir):
 
 
 @pytest.mark.slow
-def test_two_processes_equal_one_through_a_stop_resumes_and_evaluation(
-    tiny_config, tmp_path, data_dir, capsys
+def test_two_processes_equal_one_through_a_stop_a_kill_resumes_and_evaluation(
+    tiny_config, tmp_path, data_dir, capsys, request
 ):
     ref = tmp_path / "ref"
     _one(tiny_config, ref, data_dir)  # one process, uninterrupted
@@ -157,13 +159,23 @@ def test_two_processes_equal_one_through_a_stop_resumes_and_evaluation(
     assert f"preempted: saved step {stopped} " in logs[1]
     assert 3 <= stopped < STEPS and max(_checkpoints(run_dir)) == stopped
 
-    # resumed on 1 x 4 to the end
+    # resumed on 2 x 2; both processes SIGKILLed at a random later step
+    gen = np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+    procs = _two_by_hand(run_dir, fresh, tmp_path)
+    _wait_for(procs, run_dir, _logged(run_dir) + int(gen.integers(2, 8)))
+    for p in procs:
+        p.send_signal(signal.SIGKILL)
+    assert [p.wait(timeout=60) for p in procs] == [-signal.SIGKILL] * 2
+    latest = max(_checkpoints(run_dir))
+
+    # resumed on 1 x 4 to the end, from the newest checkpoint
     capsys.readouterr()
     _one(tiny_config, run_dir, fresh)
-    assert f"resumed from step {stopped};" in capsys.readouterr().out
-    # every step read the uninterrupted run's examples, in its order
+    assert f"resumed from step {latest};" in capsys.readouterr().out
+    # every step (logged again where a killed run had done it) read the
+    # uninterrupted run's examples, in its order
     got = _rows(run_dir / "example_ids.jsonl")
-    assert [r["step"] for r in got] == list(range(1, STEPS + 1))
+    assert {r["step"] for r in got} == set(want_ids)
     assert all(r["ids"] == want_ids[r["step"]] for r in got)
     have = _losses(run_dir)
     np.testing.assert_allclose([have[s] for s in want_ids], list(want_loss.values()), rtol=1e-5)
@@ -186,7 +198,7 @@ def test_two_processes_equal_one_through_a_stop_resumes_and_evaluation(
         assert f"{prefix}warning: checkpoint step {STEPS} could not be read" in proc.stderr
     assert "4 device(s)" in proc.stdout and "resumed from step 16;" in proc.stdout
     assert len(os.listdir(run_dir / "damaged_checkpoints")) == 1
-    again = _rows(run_dir / "example_ids.jsonl")[STEPS:]
+    again = _rows(run_dir / "example_ids.jsonl")[len(got) :]
     assert [r["step"] for r in again] == list(range(17, STEPS + 1))
     assert all(r["ids"] == want_ids[r["step"]] for r in again)
     have = _losses(run_dir)  # the last occurrence of each step
