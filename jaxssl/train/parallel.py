@@ -41,9 +41,23 @@ def _stack(tree, n: int):
 
 
 def make_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
-    """A one-axis ``'data'`` mesh over ``devices`` (default: every device of every process)."""
-    devices = list(jax.devices() if devices is None else devices)
-    return jax.make_mesh((len(devices),), (AXIS,), axis_types=(AxisType.Auto,), devices=devices)
+    """A one-axis ``'data'`` mesh over ``devices`` (default: every device of every process).
+
+    The devices are in process order (then by id): each process's devices are
+    one contiguous block of the axis, so the global batch is the processes'
+    batches concatenated in process order, which the one global data order
+    relies on (``jaxssl.data.loader.make_loader``, ``jaxssl.train.features``).
+    Not ``jax.make_mesh``: on TPU it reorders the devices along the physical
+    topology, which can interleave the processes along the axis (and it
+    refuses multi-slice pods). A one-axis all-reduce spans every device
+    whatever their order, so the order costs nothing in the collectives.
+    """
+    devices = sorted(jax.devices() if devices is None else devices, key=_process_order)
+    return Mesh(np.array(devices), (AXIS,), axis_types=(AxisType.Auto,))
+
+
+def _process_order(device: jax.Device) -> tuple[int, int]:
+    return device.process_index, device.id
 
 
 def select_devices(num_devices: int = 0) -> list[jax.Device]:

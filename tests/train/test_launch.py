@@ -131,3 +131,14 @@ def test_a_port_in_use_and_an_unresolvable_host_name_are_named(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     with pytest.raises(ValueError, match=r"'no-such-host.invalid' does not resolve .*/etc/hosts"):
         launch._check_before_joining({})
+
+
+def test_the_mesh_holds_the_devices_in_process_order():
+    """Each process's devices one block of the axis, whatever order they are given in."""
+    import jax
+
+    from jaxssl.train.parallel import make_mesh
+
+    mesh = make_mesh(list(reversed(jax.devices()[:4])))
+    assert [d.id for d in mesh.devices.flat] == sorted(d.id for d in jax.devices()[:4])
+    assert mesh.axis_names == ("data",)
