@@ -5,8 +5,9 @@ Gloo collectives), started by hand with the three generic variables or by
 ``python -m jaxssl.launch``. The comparisons:
 
 * the example ids of every step: equal, whatever the number of processes,
-  also across a stop, a kill of both processes and resumes on the other
-  topology;
+  also across a stop and resumes on the other topology (a run killed by
+  SIGKILL resumes from its newest checkpoint as a stopped one does: that
+  path, to the bit, is tests/train/test_fault_tolerance.py's);
 * the losses of every step and the final parameters: equal to float32
   rounding. Summing the gradients over 2 processes (Gloo) instead of within
   one process reorders float32 additions, as 8 devices instead of 1 do (the
@@ -29,7 +30,6 @@ import signal
 import subprocess
 import sys
 import time
-import zlib
 
 import numpy as np
 import pytest
@@ -138,8 +138,8 @@ def _scores(workdir):
 
 
 @pytest.mark.slow
-def test_two_processes_equal_one_through_a_stop_a_kill_resumes_and_evaluation(
-    tiny_config, tmp_path, data_dir, capsys, request
+def test_two_processes_equal_one_through_a_stop_resumes_and_evaluation(
+    tiny_config, tmp_path, data_dir, capsys
 ):
     ref = tmp_path / "ref"
     _one(tiny_config, ref, data_dir)  # one process, uninterrupted
@@ -159,24 +159,13 @@ def test_two_processes_equal_one_through_a_stop_a_kill_resumes_and_evaluation(
     assert f"preempted: saved step {stopped} " in logs[1]
     assert 3 <= stopped < STEPS and max(_checkpoints(run_dir)) == stopped
 
-    # resumed on 2 x 2; both processes SIGKILLed at a random later step
-    gen = np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
-    procs = _two_by_hand(run_dir, fresh, tmp_path)
-    # a few steps on, and never the last ones (the run must not end first)
-    _wait_for(procs, run_dir, min(_logged(run_dir) + int(gen.integers(2, 8)), STEPS - 4))
-    for p in procs:
-        p.send_signal(signal.SIGKILL)
-    assert [p.wait(timeout=60) for p in procs] == [-signal.SIGKILL] * 2
-    latest = max(_checkpoints(run_dir))
-
-    # resumed on 1 x 4 to the end, from the newest checkpoint
+    # resumed on 1 x 4 to the end
     capsys.readouterr()
     _one(tiny_config, run_dir, fresh)
-    assert f"resumed from step {latest};" in capsys.readouterr().out
-    # every step (logged again where a killed run had done it) read the
-    # uninterrupted run's examples, in its order
+    assert f"resumed from step {stopped};" in capsys.readouterr().out
+    # every step read the uninterrupted run's examples, in its order
     got = _rows(run_dir / "example_ids.jsonl")
-    assert {r["step"] for r in got} == set(want_ids)
+    assert [r["step"] for r in got] == list(range(1, STEPS + 1))
     assert all(r["ids"] == want_ids[r["step"]] for r in got)
     have = _losses(run_dir)
     np.testing.assert_allclose([have[s] for s in want_ids], list(want_loss.values()), rtol=1e-5)
@@ -194,7 +183,8 @@ def test_two_processes_equal_one_through_a_stop_a_kill_resumes_and_evaluation(
         word = f.read(4)
         f.seek(-4, os.SEEK_CUR)
         f.write(bytes(x ^ 0xFF for x in word))
-    proc = _launched(run_dir, fresh, **{"eval.final": True})
+    evaluate = {"eval.final": True, "eval.probe.epochs": 5}
+    proc = _launched(run_dir, fresh, **evaluate)
     for prefix in ("", "[process 1] "):  # process 0's output, the other's warnings prefixed
         assert f"{prefix}warning: checkpoint step {STEPS} could not be read" in proc.stderr
     assert "4 device(s)" in proc.stdout and "resumed from step 16;" in proc.stdout
@@ -212,7 +202,7 @@ def test_two_processes_equal_one_through_a_stop_a_kill_resumes_and_evaluation(
     two = _scores(run_dir)
     embeddings = dict(np.load(run_dir / "embeddings.npz"))
     (run_dir / "results.json").unlink()
-    _one(tiny_config, run_dir, fresh, **{"eval.final": True})
+    _one(tiny_config, run_dir, fresh, **evaluate)
     assert _scores(run_dir) == two and set(two) >= {"knn_top1", "linear_top1", "kmeans_acc"}
     for key, value in np.load(run_dir / "embeddings.npz").items():
         np.testing.assert_array_equal(value, embeddings[key], err_msg=key)
