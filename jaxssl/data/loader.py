@@ -146,24 +146,22 @@ def make_loader(
     # metadata, per-record operations), the dataset pipeline ~0.2 ms, which
     # decides the step time of small-image runs (benchmarks/bench_input.py).
     ds = grain.MapDataset.source(_IndexedSource(source, transform))
-    if shard is None and shard_by_process:
-        shard = (jax.process_index(), jax.process_count())
-    if shard is not None:
-        index, count = shard
-        if not 0 <= index < count:
-            raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard}.")
-        if count > 1 and not drop_remainder:
-            raise ValueError(
-                f"shard={shard} needs drop_remainder=True: an incomplete last global batch "
-                "would not split evenly over the shards."
-            )
+    if shard is None:
+        shard = (jax.process_index(), jax.process_count()) if shard_by_process else (0, 1)
+    index, count = shard
+    if not 0 <= index < count:
+        raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard}.")
+    if count > 1 and not drop_remainder:
+        raise ValueError(
+            f"shard={shard} needs drop_remainder=True: an incomplete last global batch "
+            "would not split evenly over the shards."
+        )
     if shuffle:
         ds = ds.shuffle(seed=seed)  # one permutation of the whole source per epoch
     ds = ds.repeat(num_epochs)  # reshuffled every epoch
     ahead = grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=2 * read_threads)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if shard is not None and shard[1] > 1:
-        index, count = shard
+    if count > 1:
         # Every count-th sub-batch of batch_size, starting at index: global
         # batch s is sub-batches s*count ... s*count + count - 1, and this
         # shard holds the index-th. A trailing incomplete global batch is dropped.

@@ -1,3 +1,5 @@
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -49,3 +51,23 @@ def assert_tree_close(a, b, rtol, atol_floor=0.0):
     ):
         atol = max(rtol * float(np.max(np.abs(y))), atol_floor)
         np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, err_msg=jax.tree_util.keystr(path))
+
+
+def json_lines(path) -> list[dict]:
+    """The JSON lines of ``path`` (metrics.jsonl, example_ids.jsonl), in order."""
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def logged_steps(workdir) -> int:
+    """How many step lines ``WORKDIR/example_ids.jsonl`` has (complete lines only)."""
+    try:
+        with open(os.path.join(workdir, "example_ids.jsonl"), "rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def checkpoints(workdir) -> list[int]:
+    """The steps of the complete checkpoints in ``WORKDIR/checkpoints``."""
+    return sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())

@@ -1,7 +1,6 @@
 """Fault tolerance: killed and terminated runs resume exactly, damaged checkpoints, NaN guard."""
 
 import dataclasses
-import json
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from jaxssl.methods import registry
 from jaxssl.train import run
 from jaxssl.train.checkpoint import Checkpointer, CheckpointSaveError, read_state
 from tests.conftest import DEVICE_COUNT_FLAG
-from tests.train.conftest import ROOT, tiny_command
+from tests.train.conftest import ROOT, checkpoints, json_lines, logged_steps, tiny_command
 
 # A run long enough to be killed at chosen points: 60 steps of the tiny
 # model, an (asynchronous) checkpoint every 5, metrics every 5 steps and
@@ -50,18 +49,9 @@ def _start(workdir, data_dir):
     )
 
 
-def _logged_steps(workdir) -> int:
-    """How many step lines example_ids.jsonl has (complete lines only)."""
-    try:
-        with open(os.path.join(workdir, "example_ids.jsonl"), "rb") as f:
-            return f.read().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 def _wait_for_lines(proc, workdir, lines, timeout=240):
     t0 = time.time()
-    while _logged_steps(workdir) < lines:
+    while logged_steps(workdir) < lines:
         if proc.poll() is not None:
             out, err = proc.communicate()
             raise AssertionError(f"train.py ended (rc {proc.returncode}) early:\n{out}\n{err}")
@@ -69,15 +59,6 @@ def _wait_for_lines(proc, workdir, lines, timeout=240):
             proc.kill()
             raise AssertionError(f"no progress to {lines} logged steps in {timeout} s")
         time.sleep(0.005)
-
-
-def _rows(path, key="step"):
-    with open(path) as f:
-        return [json.loads(line) for line in f]
-
-
-def _checkpoints(workdir):
-    return sorted(int(d) for d in os.listdir(workdir / "checkpoints") if d.isdigit())
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +98,9 @@ def test_killed_and_terminated_resumes_exactly(straight_run, tmp_path, data_dir,
             assert proc.returncode == 0, err[-3000:]
             assert "stopped by SIGTERM after step" in out + err
             stopped = int((out + err).split("stopped by SIGTERM after step ")[1].split(":")[0])
-            assert stopped in _checkpoints(workdir)  # the signal's own checkpoint
-        lines = _logged_steps(workdir)
-        assert _checkpoints(workdir), "a checkpoint exists before the next start"
+            assert stopped in checkpoints(workdir)  # the signal's own checkpoint
+        lines = logged_steps(workdir)
+        assert checkpoints(workdir), "a checkpoint exists before the next start"
     proc = _start(workdir, data_dir)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-3000:]
@@ -127,15 +108,15 @@ def test_killed_and_terminated_resumes_exactly(straight_run, tmp_path, data_dir,
 
     # every step's batch: each logged occurrence (a step re-run after a kill
     # logs it again) has the uninterrupted run's example ids; none is missing
-    want_ids = {r["step"]: r["ids"] for r in _rows(straight_run / "example_ids.jsonl")}
-    got = _rows(workdir / "example_ids.jsonl")
+    want_ids = {r["step"]: r["ids"] for r in json_lines(straight_run / "example_ids.jsonl")}
+    got = json_lines(workdir / "example_ids.jsonl")
     assert {r["step"] for r in got} == set(range(1, STEPS + 1)) == set(want_ids)
     for row in got:
         assert row["ids"] == want_ids[row["step"]], row["step"]
     # the metrics of every logged step (the last occurrence of a re-run one)
     # and the final state, to the bit
-    want = {r["step"]: r for r in _rows(straight_run / "metrics.jsonl")}
-    have = {r["step"]: r for r in _rows(workdir / "metrics.jsonl")}
+    want = {r["step"]: r for r in json_lines(straight_run / "metrics.jsonl")}
+    have = {r["step"]: r for r in json_lines(workdir / "metrics.jsonl")}
     assert len(want) >= STEPS // 5
     for step, row in want.items():
         for key in ("loss", "grad_norm", "param_norm", "top1"):
@@ -170,7 +151,7 @@ def test_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_config, tmp_p
     workdir = tmp_path / "w"
     # stop_at_step: a checkpoint and no final results; the same command goes on
     results = run(_tiny(tiny_config, stop_at_step=8), str(workdir))
-    assert results["steps"] == 8 and _checkpoints(workdir) == [8]
+    assert results["steps"] == 8 and checkpoints(workdir) == [8]
     assert not (workdir / "results.json").exists()
 
     # another optimizer: refused by name, before anything is read or moved
@@ -181,13 +162,13 @@ def test_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_config, tmp_p
     with pytest.raises(ValueError, match=r"another opt_state .*Nothing was moved"):
         changed = tiny_config.copy_and_resolve_references()
         run(_tiny(changed, **adamw, resume_override="optim.name"), str(workdir))
-    assert _checkpoints(workdir) == [8] and not (workdir / "damaged_checkpoints").exists()
+    assert checkpoints(workdir) == [8] and not (workdir / "damaged_checkpoints").exists()
 
     # a deliberate change of the learning rate goes on, and is recorded
     lower = {"optim.base_lr": 5e-3, "resume_override": "optim.base_lr"}
     run(_tiny(tiny_config, stop_at_step=0, **lower), str(workdir))
-    assert _checkpoints(workdir) == [8, 16] and (workdir / "results.json").exists()
-    (row,) = _rows(workdir / "resume_history.jsonl")
+    assert checkpoints(workdir) == [8, 16] and (workdir / "results.json").exists()
+    (row,) = json_lines(workdir / "resume_history.jsonl")
     assert row["step"] == 8 and row["changes"] == {"optim.base_lr": [1e-2, 5e-3]}
     assert (
         "with changed keys (resume_override): optim.base_lr: 0.01 -> 0.005"
@@ -214,7 +195,7 @@ def test_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_config, tmp_p
     kept = os.listdir(workdir / "damaged_checkpoints")
     assert len(kept) == 1 and kept[0].startswith("16-")  # moved aside, never deleted
     assert os.path.getsize(workdir / "damaged_checkpoints" / kept[0] / "state" / "d" / largest.name)
-    assert _checkpoints(workdir) == [8, 16]
+    assert checkpoints(workdir) == [8, 16]
 
     # another model: the config key named; with it overridden, the parameters
     wider = _tiny(tiny_config.copy_and_resolve_references())
@@ -224,7 +205,7 @@ def test_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_config, tmp_p
     wider.resume_override = "encoder_kwargs"
     with pytest.raises(ValueError, match=r"another model .*Dense_0.*\(32,\) in the checkpoint"):
         run(wider, str(workdir))
-    assert _checkpoints(workdir) == [8, 16]
+    assert checkpoints(workdir) == [8, 16]
 
     # every checkpoint damaged: a clear error, all of them kept; step 8 without
     # its checksum list (an older checkpoint), so Orbax's own read fails on it
@@ -286,14 +267,14 @@ def test_nonfinite_loss_stops_the_run_or_is_skipped(
     message = str(err.value)
     assert f"non-finite loss, gradient norm or updated state at step {hits[0]};" in message
     assert "Last good checkpoint: step 8" in message
-    assert _checkpoints(workdir) == [8]  # nothing after the bad step was saved
+    assert checkpoints(workdir) == [8]  # nothing after the bad step was saved
 
     workdir = tmp_path / "skip"
     capsys.readouterr()
     results = run(_tiny(config, skip_nonfinite_steps=True), str(workdir))
     assert results["steps"] == 12 and results["skipped_steps"] == len(hits)
     assert capsys.readouterr().out.strip().endswith(f"| {len(hits)} skipped steps (non-finite)")
-    rows = _rows(workdir / "metrics.jsonl")
+    rows = json_lines(workdir / "metrics.jsonl")
     assert [r["step"] for r in rows if r.get("nonfinite")] == hits
     assert rows[-1]["skipped_steps"] == len(hits)
     state = read_state(str(workdir))
@@ -305,7 +286,7 @@ def test_nonfinite_loss_stops_the_run_or_is_skipped(
     strict = _tiny(config, skip_nonfinite_steps=True, max_skipped_fraction=0.0)
     with pytest.raises(FloatingPointError, match=rf"1 of the last {hits[0]} steps up to step"):
         run(strict, str(workdir))
-    assert _checkpoints(workdir) == [8]
+    assert checkpoints(workdir) == [8]
 
 
 def test_a_failed_save_is_reported_and_keeps_the_previous_checkpoint(
@@ -331,7 +312,7 @@ def test_a_failed_save_is_reported_and_keeps_the_previous_checkpoint(
     workdir = tmp_path / "w"
     with pytest.raises(CheckpointSaveError, match=r"No space left.*intact: step 8"):
         run(_tiny(tiny_config), str(workdir))
-    assert _checkpoints(workdir) == [8]
+    assert checkpoints(workdir) == [8]
     assert int(read_state(str(workdir))["step"]) == 8
 
 
@@ -378,4 +359,4 @@ def test_a_failed_asynchronous_save_is_named_by_its_own_step(tmp_path, monkeypat
         ckpt.save(24, state, config)
     monkeypatch.undo()
     ckpt.close()
-    assert 8 in _checkpoints(tmp_path)
+    assert 8 in checkpoints(tmp_path)

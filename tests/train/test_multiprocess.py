@@ -38,7 +38,14 @@ from jaxssl.launch import free_port
 from jaxssl.train import run
 from jaxssl.train.checkpoint import read_state
 from tests.conftest import DEVICE_COUNT_FLAG
-from tests.train.conftest import ROOT, assert_tree_close, tiny_command
+from tests.train.conftest import (
+    ROOT,
+    assert_tree_close,
+    checkpoints,
+    json_lines,
+    logged_steps,
+    tiny_command,
+)
 
 STEPS = 24
 RUN = {
@@ -102,34 +109,17 @@ def _launched(workdir, data_dir, **extra) -> subprocess.CompletedProcess:
     return proc
 
 
-def _rows(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f]
-
-
-def _logged(workdir) -> int:
-    try:
-        with open(workdir / "example_ids.jsonl", "rb") as f:
-            return f.read().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 def _wait_for(procs, workdir, lines, timeout=240):
     t0 = time.monotonic()
-    while _logged(workdir) < lines:
+    while logged_steps(workdir) < lines:
         ended = [p.returncode for p in procs if p.poll() is not None]
         assert not ended, f"a process ended (status {ended}) before step {lines}"
         assert time.monotonic() - t0 < timeout, f"no progress to step {lines} in {timeout} s"
         time.sleep(0.005)
 
 
-def _checkpoints(workdir):
-    return sorted(int(d) for d in os.listdir(workdir / "checkpoints") if d.isdigit())
-
-
 def _losses(workdir):
-    return {r["step"]: r["loss"] for r in _rows(workdir / "metrics.jsonl") if "loss" in r}
+    return {r["step"]: r["loss"] for r in json_lines(workdir / "metrics.jsonl") if "loss" in r}
 
 
 def _scores(workdir):
@@ -143,7 +133,7 @@ def test_two_processes_equal_one_through_a_stop_resumes_and_evaluation(
 ):
     ref = tmp_path / "ref"
     _one(tiny_config, ref, data_dir)  # one process, uninterrupted
-    want_ids = {r["step"]: r["ids"] for r in _rows(ref / "example_ids.jsonl")}
+    want_ids = {r["step"]: r["ids"] for r in json_lines(ref / "example_ids.jsonl")}
     want_loss = _losses(ref)
     assert sorted(want_ids) == list(range(1, STEPS + 1))
 
@@ -157,14 +147,14 @@ def test_two_processes_equal_one_through_a_stop_resumes_and_evaluation(
     logs = [(tmp_path / f"process{i}.log").read_text() for i in range(2)]
     stopped = int(logs[0].split("preempted: saved step ")[1].split(" ")[0])
     assert f"preempted: saved step {stopped} " in logs[1]
-    assert 3 <= stopped < STEPS and max(_checkpoints(run_dir)) == stopped
+    assert 3 <= stopped < STEPS and max(checkpoints(run_dir)) == stopped
 
     # resumed on 1 x 4 to the end
     capsys.readouterr()
     _one(tiny_config, run_dir, fresh)
     assert f"resumed from step {stopped};" in capsys.readouterr().out
     # every step read the uninterrupted run's examples, in its order
-    got = _rows(run_dir / "example_ids.jsonl")
+    got = json_lines(run_dir / "example_ids.jsonl")
     assert [r["step"] for r in got] == list(range(1, STEPS + 1))
     assert all(r["ids"] == want_ids[r["step"]] for r in got)
     have = _losses(run_dir)
@@ -189,7 +179,7 @@ def test_two_processes_equal_one_through_a_stop_resumes_and_evaluation(
         assert f"{prefix}warning: checkpoint step {STEPS} could not be read" in proc.stderr
     assert "4 device(s)" in proc.stdout and "resumed from step 16;" in proc.stdout
     assert len(os.listdir(run_dir / "damaged_checkpoints")) == 1
-    again = _rows(run_dir / "example_ids.jsonl")[len(got) :]
+    again = json_lines(run_dir / "example_ids.jsonl")[len(got) :]
     assert [r["step"] for r in again] == list(range(17, STEPS + 1))
     assert all(r["ids"] == want_ids[r["step"]] for r in again)
     have = _losses(run_dir)  # the last occurrence of each step
