@@ -300,6 +300,12 @@ CATALOGUE = [
         "config.augment_semantics must be one of ['simclr', 'torchvision'], got 'tf'",
     ),
     (
+        "crop scale above the whole image",
+        lambda env: _run(env, augment_crop_min_scale=1.5),
+        ValueError,
+        "config.augment_crop_min_scale must be in [0, 1], got 1.5",
+    ),
+    (
         "negative chunk size",
         lambda env: _run(env, **{"simclr.chunk_size": -1}),
         ValueError,

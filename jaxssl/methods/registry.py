@@ -87,17 +87,23 @@ def build_augment(config: ml_collections.ConfigDict):
     """The augmentation preset ``config.augment`` at ``config.image_size``.
 
     With ``config.augment_semantics`` (``'simclr'`` or ``'torchvision'``: how
-    contrast, saturation and grey are computed) on every pipeline.
+    contrast, saturation and grey are computed) on every pipeline, and
+    ``config.augment_crop_min_scale`` (when > 0) as the crop's smallest area
+    fraction, up to the whole image.
     """
     if config.augment not in AUGMENTS:
         raise ValueError(
             f"config.augment must be one of {sorted(AUGMENTS)}, got {config.augment!r}."
         )
     semantics = config.get("augment_semantics", "simclr")  # checked by train.config.validate
+    changes = {"semantics": semantics}
+    min_scale = config.get("augment_crop_min_scale", 0.0)  # checked by validate
+    if min_scale:
+        changes["crop_scale"] = (min_scale, 1.0)
     preset = AUGMENTS[config.augment](config)
     if isinstance(preset, tuple):
-        return tuple(dataclasses.replace(p, semantics=semantics) for p in preset)
-    return dataclasses.replace(preset, semantics=semantics)
+        return tuple(dataclasses.replace(p, **changes) for p in preset)
+    return dataclasses.replace(preset, **changes)
 
 
 def _encoder(config, axis_name):

@@ -50,6 +50,8 @@ def default_config() -> ml_collections.ConfigDict:
     c.image_size = 8  # augmented view side
     c.augment = "digits"  # digits | simclr | byol | grey
     c.augment_strength = 1.0  # SimCLR's colour-jitter strength s
+    c.augment_crop_min_scale = 0.0  # > 0: the random resized crop's smallest area fraction
+    # (SimCLR's 0.08; 0 keeps the preset's)
     # simclr (tf.image, SimCLR's TF code) | torchvision (lightly, solo-learn): how colour
     # jitter's contrast and saturation, and greyscale, are computed
     c.augment_semantics = "simclr"
@@ -203,6 +205,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     )
     fraction(config, "eval.probe.val_fraction", "[0, 1)")
     fraction(config, "max_skipped_fraction", "[0, 1]")
+    fraction(config, "augment_crop_min_scale", "[0, 1]")  # 0: the preset's own
     if not config.eval.probe.weight_decays or min(config.eval.probe.weight_decays) < 0:
         raise ValueError(
             "config.eval.probe.weight_decays must be one or more values >= 0, got "

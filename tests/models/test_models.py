@@ -116,6 +116,12 @@ TINY = {
     ),
     "small_cnn": (models.SmallCNN, {"num_classes": 10}, _images(4, 8, 8, 1), [(4, 10)]),
     "small_cnn_encoder": (models.SmallCNN, {}, _images(2, 32, 32, 3), [(2, 512)]),
+    "small_cnn_bn_mean_pool": (
+        models.SmallCNN,
+        {"features": (8, 16), "dense_features": 0, "batch_norm": True, "pool": "mean"},
+        _images(3, 12, 12, 1),
+        [(3, 16)],
+    ),
     "vit_mean_pool": (
         models.ViT,
         {"patch_size": 4, "hidden_dim": 32, "depth": 2, "num_heads": 4, "mlp_dim": 64,
@@ -241,6 +247,29 @@ def test_causal_outputs_ignore_future_tokens(name, key):
     b = apply(model, variables, changed, train=False)
     np.testing.assert_array_equal(a[:, : t + 1], b[:, : t + 1])
     assert np.abs(np.asarray(a[:, t + 1 :] - b[:, t + 1 :])).max() > 1e-4  # later ones do move
+
+
+def test_small_cnn_mean_pool_is_the_mean_of_the_flattened_positions(key):
+    # Without a dense layer the two pools see the same last block: 12 -> 6 -> 3
+    # positions, 16 channels, flattened row-major (positions outer, channels inner).
+    kw = {"features": (8, 16), "dense_features": 0, "batch_norm": True}
+    x = jax.random.uniform(key, (4, 12, 12, 1))
+    variables = init(models.SmallCNN(pool="mean", **kw), x, train=False)
+    mean = apply(models.SmallCNN(pool="mean", **kw), variables, x, train=False)
+    flat = apply(models.SmallCNN(pool="flatten", **kw), variables, x, train=False)
+    assert flat.shape == (4, 3 * 3 * 16)
+    np.testing.assert_allclose(mean, np.asarray(flat).reshape(4, 9, 16).mean(1), rtol=1e-6)
+    # BatchNorm's batch statistics while training: each image's output then
+    # depends on the rest of the batch, which it does not in inference mode.
+    out, _ = models.SmallCNN(pool="mean", **kw).apply(
+        variables, x, train=True, mutable=["batch_stats"]
+    )
+    out2, _ = models.SmallCNN(pool="mean", **kw).apply(
+        variables, x.at[1:].multiply(3.0), train=True, mutable=["batch_stats"]
+    )
+    assert np.abs(np.asarray(out[0] - out2[0])).max() > 1e-3
+    with pytest.raises(ValueError, match="pool must be one of 'flatten', 'mean'"):
+        init(models.SmallCNN(pool="max", **kw), x, train=False)
 
 
 def test_bert_sees_both_directions(key):
