@@ -56,7 +56,11 @@ class SmallCNN(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool):
-        """Images ``[B, H, W, C]`` -> ``[B, dense_features]`` or logits ``[B, num_classes]``."""
+        """Images ``[B, H, W, C]`` -> features ``[B, F]`` or logits ``[B, num_classes]``.
+
+        ``F`` is ``dense_features``, or without the dense layer the last conv
+        width (``pool='mean'``) or every position of it (``'flatten'``).
+        """
         check_choice(self.pool, "pool", POOLS)
         x = jnp.asarray(x, self.dtype)
         for width in self.features:
