@@ -95,8 +95,10 @@ def test_gradient_reaches_the_queue(rng):
         )(queue)
 
     dense, chunked = grad_wrt_queue(None), grad_wrt_queue(4)
-    assert np.abs(np.asarray(dense)).max() > 1e-3
-    np.testing.assert_allclose(chunked, dense, rtol=1e-5, atol=1e-7)
+    scale = float(np.abs(np.asarray(dense)).max())
+    assert scale > 1e-3
+    # near-zero entries are cancellations of terms up to `scale`: float32 error scales with it
+    np.testing.assert_allclose(chunked, dense, rtol=1e-5, atol=1e-6 * scale)
 
 
 @pytest.mark.parametrize("k", [5, 64])

@@ -187,8 +187,15 @@ def test_input_gradient_semantics_documented_in_the_module(rng):
     split = [a.reshape(N_DEV, 2, 4) for a in (z1, z2)]
     pmapped = jax.pmap(grad_fn, axis_name=AXIS)(*split)
     for e, c, p in zip(exact, checked, pmapped, strict=True):
-        np.testing.assert_allclose(c, e, rtol=1e-5, atol=1e-7)
-        np.testing.assert_allclose(np.reshape(p, e.shape), N_DEV * e, rtol=1e-5, atol=1e-7)
+        # An entry near zero is a cancellation of terms as large as the largest
+        # entry, so its float32 error scales with that (the summation order
+        # differs between the sharded and the single-device programs and
+        # between CPUs): absolute tolerance 1e-6 of the largest entry.
+        scale = float(np.abs(e).max())
+        np.testing.assert_allclose(c, e, rtol=1e-5, atol=1e-6 * scale)
+        np.testing.assert_allclose(
+            np.reshape(p, e.shape), N_DEV * e, rtol=1e-5, atol=1e-6 * N_DEV * scale
+        )
 
 
 def test_per_device_mean_then_pmean_under_shard_map_is_n_times_too_large(rng):
