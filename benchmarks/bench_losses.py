@@ -1,8 +1,10 @@
-"""NT-Xent at large batch: jaxssl dense vs jaxssl chunked vs optax.losses.ntxent.
+"""Contrastive losses at large batch: jaxssl dense vs jaxssl chunked (vs optax for NT-Xent).
 
-For each batch size N (pairs; the loss sees 2N anchors) and D-dimensional
-embeddings, it measures forward + backward (gradient w.r.t. both views) under
-``jax.jit``:
+For each loss (``--loss``: ``nt_xent``, the default, whose N pairs give 2N
+anchors, and the image-text ``clip`` and ``siglip``, logit scale
+``1/temperature`` and SigLIP's starting bias -10), each batch size N and
+D-dimensional embeddings, it measures forward + backward (gradient w.r.t.
+both inputs) under ``jax.jit``:
 
 * ``time_ms``: median wall time of ``--repeats`` calls after ``--warmup`` calls,
   each synchronised with ``block_until_ready``;
@@ -20,6 +22,7 @@ Usage::
 
     python benchmarks/bench_losses.py                     # CPU defaults
     python benchmarks/bench_losses.py --sizes 1024 4096 16384 65536 --chunks 1024 4096
+    python benchmarks/bench_losses.py --loss clip siglip --sizes 16384 --chunks 512
 
 It prints a markdown table and writes JSON (``--out``).
 """
@@ -35,13 +38,23 @@ from pathlib import Path
 import _common
 
 IMPLS = ("jaxssl_dense", "jaxssl_chunked", "optax")
+LOSSES = ("nt_xent", "clip", "siglip")
+TITLES = {"nt_xent": "NT-Xent", "clip": "CLIP", "siglip": "SigLIP"}
 
 
-def _loss_fn(impl: str, chunk_size: int | None, temperature: float):
+def _loss_fn(loss: str, impl: str, chunk_size: int | None, temperature: float):
     import jax.numpy as jnp
 
     from jaxssl import losses
 
+    if loss == "clip":
+        return lambda a, b: losses.clip_loss(
+            a, b, logit_scale=1 / temperature, chunk_size=chunk_size
+        )
+    if loss == "siglip":
+        return lambda a, b: losses.siglip_loss(
+            a, b, logit_scale=1 / temperature, logit_bias=-10.0, chunk_size=chunk_size
+        )
     if impl == "optax":
         import optax
 
@@ -57,16 +70,18 @@ def _loss_fn(impl: str, chunk_size: int | None, temperature: float):
 def run_case(case: dict) -> dict:
     """Measures one case in this process; returns one result row.
 
-    ``case``: ``impl``, ``n``, ``dim``, ``chunk_size`` (None for dense) and the
-    run's ``temperature``, ``warmup``, ``repeats`` and ``max_temp_gib``.
+    ``case``: ``loss``, ``impl``, ``n``, ``dim``, ``chunk_size`` (None for
+    dense) and the run's ``temperature``, ``warmup``, ``repeats`` and
+    ``max_temp_gib``.
     """
     import jax
     import jax.numpy as jnp
     import numpy as np
 
     impl, n, dim, chunk_size = case["impl"], case["n"], case["dim"], case["chunk_size"]
-    row = {"impl": impl, "n": n, "dim": dim, "chunk_size": chunk_size}
-    loss = _loss_fn(impl, chunk_size, case["temperature"])
+    name = case.get("loss", "nt_xent")
+    row = {"loss": name, "impl": impl, "n": n, "dim": dim, "chunk_size": chunk_size}
+    loss = _loss_fn(name, impl, chunk_size, case["temperature"])
     step = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
     spec = jax.ShapeDtypeStruct((n, dim), jnp.float32)
     compiled = step.lower(spec, spec).compile()
@@ -100,10 +115,18 @@ def _device_name() -> str:
 
 
 def markdown(rows: list[dict], device: str) -> str:
-    """The result rows as a markdown table, with ratios to jaxssl dense at the same N."""
+    """The rows as markdown tables, one per loss, with ratios to jaxssl dense at the same N."""
+    lines = []
+    for name in dict.fromkeys(r.get("loss", "nt_xent") for r in rows):
+        lines += [] if not lines else [""]
+        lines += _table([r for r in rows if r.get("loss", "nt_xent") == name], name, device)
+    return "\n".join(lines)
+
+
+def _table(rows: list[dict], loss: str, device: str) -> list[str]:
     dense = {r["n"]: r for r in rows if r["impl"] == "jaxssl_dense"}
     lines = [
-        f"NT-Xent forward+backward, D={rows[0]['dim']}, float32, {device}",
+        f"{TITLES[loss]} forward+backward, D={rows[0]['dim']}, float32, {device}",
         "",
         "| N | impl | K | time ms | vs dense | temp MiB | temp vs dense | peak MiB | status |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---|",
@@ -118,7 +141,7 @@ def markdown(rows: list[dict], device: str) -> str:
             f"{_common.fmt(r.get('temp_mib'), '.1f')} | {_common.fmt(m_ratio, '.3f')} | "
             f"{_common.fmt(r.get('peak_mib'), '.0f')} | {r['status']} |"
         )
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv=None) -> None:
@@ -128,6 +151,9 @@ def main(argv=None) -> None:
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--chunks", type=int, nargs="+", default=[256, 1024])
     parser.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS))
+    parser.add_argument(
+        "--loss", nargs="+", choices=LOSSES, default=["nt_xent"], help="optax has NT-Xent only"
+    )
     parser.add_argument("--temperature", type=float, default=0.1)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=10)
@@ -153,14 +179,17 @@ def main(argv=None) -> None:
     # jax is imported in the cases' processes only: on a GPU this process would
     # otherwise preallocate most of the device's memory and starve them.
     cases = []
-    for n in args.sizes:
-        for impl in args.impls:
-            chunks = args.chunks if impl == "jaxssl_chunked" else [None]
-            cases += [(impl, n, k) for k in chunks]
+    for loss in args.loss:
+        for n in args.sizes:
+            for impl in args.impls:
+                if impl == "optax" and loss != "nt_xent":
+                    continue
+                chunks = args.chunks if impl == "jaxssl_chunked" else [None]
+                cases += [(loss, impl, n, k) for k in chunks]
     rows = []
-    for impl, n, k in cases:
-        print(f"running {impl} N={n} K={k or '-'} ...", file=sys.stderr, flush=True)
-        case = {"impl": impl, "n": n, "dim": args.dim, "chunk_size": k}
+    for loss, impl, n, k in cases:
+        print(f"running {loss} {impl} N={n} K={k or '-'} ...", file=sys.stderr, flush=True)
+        case = {"loss": loss, "impl": impl, "n": n, "dim": args.dim, "chunk_size": k}
         case.update(temperature=args.temperature, warmup=args.warmup, repeats=args.repeats)
         rows.append(_common.run_subprocess(__file__, dict(case, max_temp_gib=args.max_temp_gib)))
     device = next((r["device"] for r in rows if "device" in r), "unknown device")

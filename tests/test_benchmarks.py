@@ -174,6 +174,25 @@ def test_knn_quick_in_process(tmp_path, capsys):
     assert "| 20 |" in capsys.readouterr().out
 
 
+def test_image_text_loss_cases_in_process():
+    """bench_losses.py's CLIP and SigLIP cases (run_all's quick pass runs NT-Xent only)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import bench_losses
+    finally:
+        sys.path.remove(str(BENCH))
+    rows = []
+    for loss in ("clip", "siglip"):
+        for k in (None, 24):  # 24 does not divide N: the padded last block
+            case = {"loss": loss, "impl": "jaxssl_dense" if k is None else "jaxssl_chunked"}
+            case.update(n=64, dim=8, chunk_size=k, temperature=0.1, warmup=1, repeats=1)
+            rows.append(bench_losses.run_case(dict(case, max_temp_gib=1.0)))
+    for r in rows:
+        assert r["status"] == "ok" and r["temp_mib"] > 0, r
+    table = bench_losses.markdown(rows, "cpu")
+    assert "CLIP forward+backward" in table and "SigLIP forward+backward" in table
+
+
 def test_bad_arguments_are_named():
     proc = subprocess.run(
         [sys.executable, str(BENCH / "bench_train_step.py"), "--repeats", "0"],

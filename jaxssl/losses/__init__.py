@@ -21,6 +21,7 @@ from jaxssl.losses.generative import (
     vae_elbo,
 )
 from jaxssl.losses.metric import batch_triplet, triplet_margin
+from jaxssl.losses.multimodal import clip_loss, siglip_loss
 from jaxssl.losses.redundancy import barlow_twins, vicreg
 from jaxssl.losses.similarity import byol_loss, cosine_similarity_loss
 
@@ -28,6 +29,7 @@ __all__ = [
     "barlow_twins",
     "batch_triplet",
     "byol_loss",
+    "clip_loss",
     "contrastive_accuracy",
     "cosine_similarity_loss",
     "gan_discriminator_loss",
@@ -37,6 +39,7 @@ __all__ = [
     "masked_lm_loss",
     "nt_xent",
     "reconstruction_loss",
+    "siglip_loss",
     "sigmoid_binary_cross_entropy",
     "softmax_cross_entropy",
     "sup_con",

@@ -159,12 +159,14 @@ def _check_top_k(top_k) -> tuple[int, ...]:
     return ks
 
 
-def _check_pairs(n_local: int, axis_name: Hashable | None, fn: str) -> int:
+def _check_pairs(
+    n_local: int, axis_name: Hashable | None, fn: str, names: str = "z1 and z2"
+) -> int:
     n_global = n_local * axis_size(axis_name)
     if n_global < 2:
         raise ValueError(
             f"{fn} needs at least 2 pairs in the global batch so that every anchor has a "
-            f"negative; got z1 and z2 with N={n_global}."
+            f"negative; got {names} with N={n_global}."
         )
     return n_global
 

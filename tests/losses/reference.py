@@ -113,6 +113,33 @@ def sup_con(z, labels, temperature, reduction="mean"):
     return _reduce(per, reduction)
 
 
+def clip(img, txt, logit_scale, reduction="mean"):
+    """CLIP (Radford et al. 2021, Fig. 3): cross-entropy of each image over the
+    texts and of each text over the images, averaged; per pair, the two terms' mean."""
+    n = len(img)
+    per = []
+    for i in range(n):
+        row = [logit_scale * _cos(img[i], txt[j]) for j in range(n)]
+        col = [logit_scale * _cos(img[j], txt[i]) for j in range(n)]
+        per.append(((_logsumexp(row) - row[i]) + (_logsumexp(col) - col[i])) / 2)
+    return _reduce(per, reduction)
+
+
+def siglip(img, txt, logit_scale, logit_bias, reduction="mean"):
+    """SigLIP (Zhai et al. 2023, Alg. 1): -log sigmoid(z_ij * l_ij) over all N^2
+    pairs, z = +1 on the diagonal, -1 elsewhere; per image a row sum; mean divides by N."""
+    n = len(img)
+    per = []
+    for i in range(n):
+        total = 0.0
+        for j in range(n):
+            z = 1.0 if i == j else -1.0
+            logit = logit_scale * _cos(img[i], txt[j]) + logit_bias
+            total += math.log1p(math.exp(-z * logit))  # -log sigmoid(z * logit)
+        per.append(total)
+    return _reduce(per, reduction)
+
+
 # --- metric learning ------------------------------------------------------------
 
 
