@@ -224,12 +224,20 @@ def finetune() -> ml_collections.ConfigDict:
     # normalisation applies either way)
     # with label_fraction < 1: pseudo-label the rest at these confidence thresholds
     c.pseudo_label_thresholds = (0.5, 0.8, 0.9, 0.95, 0.99)
+    # with label_fraction < 1: label propagation (jaxssl.eval.label_propagation) over a
+    # kNN graph of train and eval features with this many neighbours; 0 skips it
+    c.label_propagation_k = 10
     return c
 
 
 def _check_finetune(config) -> None:
     fraction(config, "finetune.label_fraction", "(0, 1]")
     fraction(config, "finetune.label_smoothing", "[0, 1)")
+    k = config.finetune.label_propagation_k
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(
+            f"config.finetune.label_propagation_k must be an int >= 0 (0 skips it), got {k!r}."
+        )
     if any(not 0 <= t <= 1 for t in config.finetune.pseudo_label_thresholds):
         raise ValueError(
             "config.finetune.pseudo_label_thresholds must be probabilities in [0, 1], got "

@@ -4,7 +4,8 @@ With ``finetune.label_fraction < 1`` only a labelled subset of train is
 trained on (:func:`jaxssl.data.subsets.label_fraction`, seeded by
 ``finetune.subset_seed``). Final: top-1/top-5 and the confusion matrix on
 the eval split, kNN on the fine-tuned encoder and, with a labelled subset,
-a pseudo-label sweep over ``finetune.pseudo_label_thresholds``.
+label propagation (``finetune.label_propagation_k`` neighbours) and a
+pseudo-label sweep over ``finetune.pseudo_label_thresholds``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from jaxssl.data.subsets import Subset, check_labels, label_fraction, labels_of
 from jaxssl.eval.metrics import classification_metrics
+from jaxssl.eval.propagation import label_propagation
 from jaxssl.eval.pseudo import pseudo_label_sweep
 from jaxssl.methods import protocol
 from jaxssl.programs import _common
@@ -56,7 +58,7 @@ class Finetune(Program):
         return [_common.knn_monitor(ctx, self.features(ctx, method))]
 
     def evaluate(self, ctx, trained, host):
-        """Test metrics of the classifier, kNN on its encoder, pseudo-label sweep."""
+        """Test metrics of the classifier, kNN on its encoder, label propagation, pseudo-labels."""
         config, method = ctx.config, trained.method
         features = self.features(ctx, method)
         labelled = ctx.extras["labelled"]
@@ -71,9 +73,15 @@ class Finetune(Program):
             features, params, state, ctx.fit_src, ctx.eval_src, config, probe=False
         )
         out.update(scores)
-        if labelled is not None and config.finetune.pseudo_label_thresholds:
-            train_logits, train_y = logits_of(params, state, ctx.train_src)
-            train_feats, _ = features(params, state, ctx.train_src)
+        if labelled is None:
+            return out, embeddings
+        train_logits, train_y = logits_of(params, state, ctx.train_src)
+        train_feats, _ = features(params, state, ctx.train_src)
+        if config.finetune.label_propagation_k:
+            out["label_propagation"] = _propagate(
+                train_feats, train_y, labelled, embeddings[0], test_y, config
+            )
+        if config.finetune.pseudo_label_thresholds:
             out["pseudo_labels"] = pseudo_label_sweep(
                 train_feats,
                 train_y,
@@ -97,6 +105,8 @@ class Finetune(Program):
         line += f", encoder kNN {results['knn_top1']:.4f}"
         if "labelled_examples" in results:
             line += f" | {results['labelled_examples']} labelled training examples"
+        if "label_propagation" in results:
+            line += f" | label propagation {results['label_propagation']['top1']:.4f}"
         if "pseudo_labels" in results:
             sweep = results["pseudo_labels"]
             rows = ", ".join(
@@ -108,3 +118,25 @@ class Finetune(Program):
                 f"none {sweep['labelled_only_top1']:.4f}, {rows}"
             )
         return line + _common.steps_text(results)
+
+
+def _propagate(train_feats, train_y, labelled, test_feats, test_y, config) -> dict:
+    """Label propagation over train and eval features together, from the labelled subset.
+
+    Transductive, as Zhou et al. 2004 evaluate it: the eval examples are
+    unlabelled nodes of the graph, and ``top1`` is their accuracy;
+    ``unlabelled_top1`` is that of the training examples left unlabelled.
+    """
+    n = len(train_y)
+    k = config.finetune.label_propagation_k
+    feats = np.concatenate([np.asarray(train_feats), np.asarray(test_feats)])
+    labels = np.concatenate([np.asarray(train_y), np.zeros(len(test_y), np.asarray(train_y).dtype)])
+    pred = label_propagation(
+        feats, labels, labelled, num_classes=config.num_classes, k=min(k, len(feats) - 1)
+    )["predictions"]
+    rest = np.setdiff1d(np.arange(n), labelled)
+    return {
+        "k": k,
+        "top1": float(np.mean(pred[n:] == np.asarray(test_y))),
+        "unlabelled_top1": float(np.mean(pred[rest] == np.asarray(train_y)[rest])),
+    }

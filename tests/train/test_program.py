@@ -166,6 +166,7 @@ def test_init_from_a_checkpoint_without_state_metadata_is_named(uninterrupted, t
         ("finetune.label_fraction", 0.0, r"config.finetune.label_fraction must be in \(0, 1\]"),
         ("finetune.label_smoothing", 1.0, r"config.finetune.label_smoothing must be in \[0, 1\)"),
         ("finetune.pseudo_label_thresholds", (0.5, 1.5), "must be probabilities"),
+        ("finetune.label_propagation_k", -1, r"must be an int >= 0 \(0 skips it\), got -1"),
         ("eval.probe.weight_decays", (), "weight_decays must be one or more"),
         ("optim.encoder_lr_mult", -0.1, "config.optim.encoder_lr_mult must be >= 0"),
         ("eval.probe.epochs", 0, "config.eval.probe.epochs must be > 0"),
@@ -262,6 +263,9 @@ def test_pmap_run_with_knn_monitor_then_init_from(tiny_config, tmp_path, capsys,
     assert 0 <= results["top1"] <= 1 and results["metrics"]["confusion"]
     everything, nothing = results["pseudo_labels"]["rows"]
     assert everything["pseudo_labelled"] == len(train) - 140 and nothing["pseudo_labelled"] == 0
+    propagated = results["label_propagation"]
+    assert propagated["k"] == 10 and 0.1 < propagated["top1"] <= 1, propagated
+    assert f"label propagation {propagated['top1']:.4f}" in out
     assert f"top-1 {results['top1']:.4f}" in out
 
     # The same start by hand: the encoder equals the checkpoint's at step 0, then trains.
