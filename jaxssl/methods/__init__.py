@@ -2,8 +2,9 @@
 
 Two-view methods (:mod:`~jaxssl.methods.base`): SimCLR, MoCo v2, BYOL,
 SimSiam, Barlow Twins, VICReg and triplet pretraining; rotation prediction
-(RotNet); and the supervised :class:`Classifier` (fine-tuning, linear
-evaluation, the supervised baseline). Generative (:mod:`~jaxssl.methods.generative`,
+(RotNet), jigsaw puzzles and context-encoder inpainting; and the supervised
+:class:`Classifier` (fine-tuning, linear evaluation, the supervised
+baseline). Generative (:mod:`~jaxssl.methods.generative`,
 :mod:`~jaxssl.methods.gan`): the autoencoder, the VAE and DCGAN. Language
 (:mod:`~jaxssl.methods.language`): masked LM and next-token LM.
 
@@ -23,6 +24,8 @@ from jaxssl.methods.byol import BYOL
 from jaxssl.methods.classifier import Classifier
 from jaxssl.methods.gan import GAN
 from jaxssl.methods.generative import VAE, Autoencoder
+from jaxssl.methods.inpainting import Inpainting
+from jaxssl.methods.jigsaw import Jigsaw
 from jaxssl.methods.language import CausalLM, MaskedLM
 from jaxssl.methods.moco import MoCo
 from jaxssl.methods.redundancy import BarlowTwins, VICReg
@@ -43,6 +46,8 @@ __all__ = [
     "CausalLM",
     "Classifier",
     "EncoderWithHead",
+    "Inpainting",
+    "Jigsaw",
     "MaskedLM",
     "MoCo",
     "Rotation",

@@ -22,6 +22,8 @@ from jaxssl.methods.byol import BYOL
 from jaxssl.methods.classifier import Classifier
 from jaxssl.methods.gan import GAN
 from jaxssl.methods.generative import VAE, Autoencoder
+from jaxssl.methods.inpainting import Inpainting
+from jaxssl.methods.jigsaw import Jigsaw
 from jaxssl.methods.language import CausalLM, MaskedLM
 from jaxssl.methods.moco import MoCo
 from jaxssl.methods.redundancy import BarlowTwins, VICReg
@@ -152,6 +154,45 @@ def _rotation(config, axis_name, num_steps):
         augment=build_augment(config),
         axis_name=axis_name,
         image_key=config.image_key,
+    )
+
+
+def _jigsaw(config, axis_name, num_steps):
+    del num_steps
+    c = config.jigsaw
+    head = _module(
+        "simclr_v1_head",
+        axis_name,
+        _dtype(config),
+        hidden_dim=config.head.hidden_dim,
+        output_dim=c.num_permutations,
+    )
+    return Jigsaw(
+        encoder=_encoder(config, axis_name),
+        head=head,
+        augment=build_augment(config),
+        axis_name=axis_name,
+        image_key=config.image_key,
+        grid=c.grid,
+        num_permutations=c.num_permutations,
+        jitter=c.jitter,
+    )
+
+
+def _inpainting(config, axis_name, num_steps):
+    del num_steps
+    c = config.inpainting
+    decoder = models.get_model(
+        "feature_decoder", features=tuple(c.decoder_features), dtype=_dtype(config)
+    )
+    return Inpainting(
+        encoder=_encoder(config, axis_name),
+        head=decoder,
+        augment=build_augment(config),
+        axis_name=axis_name,
+        image_key=config.image_key,
+        mask_size=c.mask_size,
+        random_position=c.random_position,
     )
 
 
@@ -302,6 +343,8 @@ METHODS: dict[str, MethodSpec] = {
             (*_PRETRAIN, "vicreg"),
         ),
         MethodSpec("rotation", Rotation, "pretrain", _rotation),
+        MethodSpec("jigsaw", Jigsaw, "pretrain", _jigsaw, (*_PRETRAIN, "jigsaw")),
+        MethodSpec("inpainting", Inpainting, "pretrain", _inpainting, ("inpainting",)),
         MethodSpec(
             "triplet",
             Triplet,

@@ -164,6 +164,35 @@ def _check_triplet(config) -> None:
     positive(config, ["triplet.margin"], allow_zero=True)
 
 
+def jigsaw() -> ml_collections.ConfigDict:
+    """Jigsaw puzzles: the grid, the permutation set, the gap between tiles."""
+    c = _section()
+    c.grid = 3  # tiles per side: 2 or 3
+    c.num_permutations = 100  # of (grid^2)! (at most 24 for a 2x2 grid)
+    c.jitter = 1  # pixels a tile is smaller than its cell, at a random offset
+    return c
+
+
+def _check_jigsaw(config) -> None:
+    choice(config, "jigsaw.grid", (2, 3))
+    positive(config, ["jigsaw.num_permutations"])
+    positive(config, ["jigsaw.jitter"], allow_zero=True)
+
+
+def inpainting() -> ml_collections.ConfigDict:
+    """The context encoder: the masked square and the decoder."""
+    c = _section()
+    c.mask_size = 0.5  # the square's side, as a fraction of the image's side
+    c.random_position = True  # False: the central region
+    c.decoder_features = (32, 64)  # FeatureDecoder widths; H, W divisible by 2**len
+    return c
+
+
+def _check_inpainting(config) -> None:
+    fraction(config, "inpainting.mask_size", "(0, 1]")
+    _widths(config, "inpainting.decoder_features")
+
+
 def generative() -> ml_collections.ConfigDict:
     """The autoencoder's and VAE's nets (jaxssl.models.autoencoder); picture grids."""
     c = _section()
@@ -254,6 +283,8 @@ SECTIONS: dict[str, tuple[Callable[[], ml_collections.ConfigDict], Callable]] = 
     "barlow_twins": (barlow_twins, _check_barlow_twins),
     "vicreg": (vicreg, _check_vicreg),
     "triplet": (triplet, _check_triplet),
+    "jigsaw": (jigsaw, _check_jigsaw),
+    "inpainting": (inpainting, _check_inpainting),
     "generative": (generative, _check_generative),
     "gan": (gan, _check_gan),
     "text": (text, _check_text),

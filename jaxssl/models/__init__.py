@@ -22,7 +22,7 @@ from typing import Any
 
 import flax.linen as nn
 
-from jaxssl.models.autoencoder import ConvAutoencoder, ConvVAE
+from jaxssl.models.autoencoder import ConvAutoencoder, ConvVAE, FeatureDecoder
 from jaxssl.models.cnn import SmallCNN
 from jaxssl.models.gan import DCGANDiscriminator, DCGANGenerator
 from jaxssl.models.heads import (
@@ -63,6 +63,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "linear": LinearClassifier,
     "autoencoder": ConvAutoencoder,
     "vae": ConvVAE,
+    "feature_decoder": FeatureDecoder,
     "dcgan_generator": DCGANGenerator,
     "dcgan_discriminator": DCGANDiscriminator,
     "bert": BertEncoder,
@@ -94,6 +95,7 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "EncoderBlock",
+    "FeatureDecoder",
     "LSTMLanguageModel",
     "LinearClassifier",
     "PredictionHead",

@@ -141,3 +141,37 @@ class ConvVAE(nn.Module):
         eps = jax.random.normal(rng, mean.shape, jnp.float32)
         z = mean + jnp.exp(0.5 * logvar) * eps
         return self.decode(z), mean, logvar
+
+
+class FeatureDecoder(nn.Module):
+    """Feature vectors ``[B, F]`` -> images ``[B, H, W, C]``: a dense layer, then upsampling.
+
+    The decoder of :class:`ConvVAE` (dense to a ``H/2^k x W/2^k`` grid of
+    ``features[-1]`` channels, ReLU, then one stride-2 transposed conv per
+    width in reverse), on any encoder's features: the context encoder's
+    decoder (:class:`jaxssl.methods.Inpainting`). Outputs are linear.
+
+    Attributes:
+      features: widths, from the full-resolution end.
+      dtype: computation dtype.
+      param_dtype: parameter dtype.
+    """
+
+    features: Sequence[int] = (32, 64)
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, z, image_shape: Sequence[int], train: bool = False):
+        """Features -> images of ``image_shape`` ``(H, W, C)``; ``train`` is unused.
+
+        H and W must be divisible by ``2 ** len(features)``.
+        """
+        del train
+        h, w, c = image_shape
+        _check_divisible((1, h, w, c), len(self.features))
+        grid = (h // 2 ** len(self.features), w // 2 ** len(self.features))
+        kw = {"dtype": self.dtype, "param_dtype": self.param_dtype}
+        x = nn.relu(nn.Dense(grid[0] * grid[1] * self.features[-1], **kw)(z))
+        x = x.reshape(z.shape[0], *grid, self.features[-1])
+        return _ConvDecoder(self.features, c, self.dtype, self.param_dtype)(x)

@@ -1,5 +1,6 @@
 """Pretraining methods: EMA and queue mechanics, a short run of each on digits, 8 devices = 1."""
 
+import itertools
 import math
 
 import jax
@@ -9,6 +10,8 @@ import pytest
 
 from jaxssl import methods
 from jaxssl.methods import ema
+from jaxssl.methods.inpainting import square_masks
+from jaxssl.methods.jigsaw import _tiles, permutation_set
 from jaxssl.methods.moco import enqueue
 from jaxssl.methods.rotation import rotations
 from jaxssl.train import Parallel, create_state, make_mesh, make_train_step
@@ -17,6 +20,7 @@ from tests.methods.conftest import digit_images, random_batches
 from tests.train.conftest import assert_tree_close, load_config
 
 NEW_METHODS = ["moco", "byol", "simsiam", "barlow_twins", "vicreg", "rotation", "triplet"]
+NEW_METHODS += ["jigsaw", "inpainting"]
 
 
 def test_ema_update_is_the_moving_average(rng):
@@ -86,6 +90,61 @@ def test_rotations_are_quarter_turns_with_their_labels():
         rotations(jnp.zeros((2, 3, 4, 1)))
 
 
+def test_jigsaw_permutations_are_spread_and_tiles_are_the_shuffled_cells():
+    perms = permutation_set(3, 30)
+    assert len({tuple(p) for p in perms}) == 30 and perms[0].tolist() == list(range(9))
+
+    def hamming(a, b):
+        return int((np.asarray(a) != np.asarray(b)).sum())
+
+    # greedy farthest points: each pick's distance to those before it is the
+    # largest any permutation has, so those distances never increase, and no
+    # two picks are closer than the last pick is to the rest
+    every = np.array(list(itertools.permutations(range(9))), np.int8)
+    gaps = []
+    for i in range(1, 4):  # brute force over all 9! for the first picks
+        best = (every[:, None, :] != perms[None, :i, :]).sum(-1).min(1).max()
+        gap = min(hamming(perms[i], q) for q in perms[:i])
+        assert gap == best, (i, gap, best)
+        gaps.append(gap)
+    assert gaps == sorted(gaps, reverse=True) and gaps[0] == 9
+    last = min(hamming(perms[-1], q) for q in perms[:-1])
+    assert min(hamming(a, b) for i, a in enumerate(perms) for b in perms[i + 1 :]) >= last
+    with pytest.raises(ValueError, match=r"num_permutations must be in \[1, 24\]"):
+        permutation_set(2, 25)
+
+    # jitter 0, 2x2 cells of 3 px from a 6x6 image: tile t of the output is cell
+    # perm[t], standardised, then resized to 6x6 (a linear resize of a 3x3 patch
+    # to 6x6 keeps the patch's mean)
+    rng = np.random.default_rng(0)
+    image = jnp.asarray(rng.uniform(size=(6, 6, 1)), jnp.float32)
+    table = jnp.asarray(permutation_set(2, 24))
+    tiles, label = _tiles(image, jax.random.key(3), table, 2, 0)
+    assert tiles.shape == (4, 6, 6, 1)
+    cells = [
+        np.asarray(image)[r * 3 : r * 3 + 3, c * 3 : c * 3 + 3] for r in (0, 1) for c in (0, 1)
+    ]
+    for t, source in enumerate(np.asarray(table[label])):
+        cell = cells[source]
+        standard = (cell - cell.mean()) / np.sqrt(cell.var() + 1e-5)
+        small = jax.image.resize(jnp.asarray(standard), (6, 6, 1), "linear")
+        np.testing.assert_allclose(tiles[t], small, atol=1e-5)
+
+
+def test_inpainting_masks_are_squares_inside_the_image():
+    keys = jax.random.split(jax.random.key(0), 50)
+    masks = np.asarray(square_masks(keys, 7, 9, 3, random=True))[..., 0]
+    assert set(np.unique(masks)) == {0.0, 1.0} and np.all(masks.sum(axis=(1, 2)) == 9)
+    for m in masks:  # one 3x3 block: its rows and columns are 3 consecutive ones
+        r, c = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+        assert r.tolist() == list(range(r[0], r[0] + 3)) and c.tolist() == list(
+            range(c[0], c[0] + 3)
+        )
+    assert len({(int(np.argmax(m.any(1))), int(np.argmax(m.any(0)))) for m in masks}) > 10
+    centre = np.asarray(square_masks(keys[:1], 7, 9, 3, random=False))[0, ..., 0]
+    assert centre[2:5, 3:6].all() and centre.sum() == 9
+
+
 BATCH = 64
 STEPS = 30
 # float32 sums over 8 shards instead of 1 (see tests/train/test_steps.py)
@@ -110,6 +169,9 @@ def _config(name):
     # can flip a whole step; LARS's update is proportional to g.
     config.optim.name = "lars"
     config.optim.base_lr = 0.2
+    # 8x8 digits: 2x2 cells of 4 px, tiles of 3; all 24 orders of the 4 tiles
+    config.jigsaw.grid, config.jigsaw.num_permutations = 2, 24
+    config.inpainting.decoder_features = (16,)  # one upsampling: a cheaper compile
     return config
 
 
