@@ -2,9 +2,9 @@
 
 Two-view methods (:mod:`~jaxssl.methods.base`): SimCLR, MoCo v2, BYOL,
 SimSiam, Barlow Twins, VICReg and triplet pretraining; rotation prediction
-(RotNet), jigsaw puzzles and context-encoder inpainting; and the supervised
-:class:`Classifier` (fine-tuning, linear evaluation, the supervised
-baseline). Generative (:mod:`~jaxssl.methods.generative`,
+(RotNet), jigsaw puzzles, context-encoder inpainting, SimCLR + rotation
+multi-task; and the supervised :class:`Classifier` (fine-tuning, linear
+evaluation, the supervised baseline). Generative (:mod:`~jaxssl.methods.generative`,
 :mod:`~jaxssl.methods.gan`): the autoencoder, the VAE and DCGAN. Language
 (:mod:`~jaxssl.methods.language`): masked LM and next-token LM.
 
@@ -28,6 +28,7 @@ from jaxssl.methods.inpainting import Inpainting
 from jaxssl.methods.jigsaw import Jigsaw
 from jaxssl.methods.language import CausalLM, MaskedLM
 from jaxssl.methods.moco import MoCo
+from jaxssl.methods.multitask import MultiTask
 from jaxssl.methods.redundancy import BarlowTwins, VICReg
 from jaxssl.methods.registry import AUGMENTS, PRETRAINING, build, build_augment
 from jaxssl.methods.rotation import Rotation
@@ -50,6 +51,7 @@ __all__ = [
     "Jigsaw",
     "MaskedLM",
     "MoCo",
+    "MultiTask",
     "Rotation",
     "SimCLR",
     "SimSiam",

@@ -26,6 +26,7 @@ from jaxssl.methods.inpainting import Inpainting
 from jaxssl.methods.jigsaw import Jigsaw
 from jaxssl.methods.language import CausalLM, MaskedLM
 from jaxssl.methods.moco import MoCo
+from jaxssl.methods.multitask import MultiTask
 from jaxssl.methods.redundancy import BarlowTwins, VICReg
 from jaxssl.methods.rotation import NUM_ROTATIONS, Rotation
 from jaxssl.methods.simclr import SimCLR
@@ -196,6 +197,19 @@ def _inpainting(config, axis_name, num_steps):
     )
 
 
+def _multitask(config, axis_name, num_steps):
+    build = _two_view(
+        MultiTask,
+        lambda c, n: {
+            "rotation_head": models.get_model("linear", num_classes=NUM_ROTATIONS, dtype=_dtype(c)),
+            "temperature": c.simclr.temperature,
+            "weighting": c.multitask.weighting,
+            "weights": tuple(c.multitask.weights),
+        },
+    )
+    return build(config, axis_name, num_steps)
+
+
 def _autoencoder(config, axis_name, num_steps):
     del num_steps
     net = models.get_model(
@@ -345,6 +359,13 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("rotation", Rotation, "pretrain", _rotation),
         MethodSpec("jigsaw", Jigsaw, "pretrain", _jigsaw, (*_PRETRAIN, "jigsaw")),
         MethodSpec("inpainting", Inpainting, "pretrain", _inpainting, ("inpainting",)),
+        MethodSpec(
+            "multitask",
+            MultiTask,
+            "pretrain",
+            _multitask,
+            (*_PRETRAIN, "simclr", "multitask"),
+        ),
         MethodSpec(
             "triplet",
             Triplet,

@@ -179,6 +179,24 @@ def _check_jigsaw(config) -> None:
     positive(config, ["jigsaw.jitter"], allow_zero=True)
 
 
+def multitask() -> ml_collections.ConfigDict:
+    """SimCLR + rotation on one encoder: how the two losses are weighed."""
+    c = _section()
+    c.weighting = "uncertainty"  # fixed | uncertainty (Kendall et al. 2018, learned)
+    c.weights = (1.0, 1.0)  # fixed: (SimCLR, rotation)
+    return c
+
+
+def _check_multitask(config) -> None:
+    choice(config, "multitask.weighting", ("fixed", "uncertainty"))
+    weights = tuple(config.multitask.weights)
+    if len(weights) != 2 or min(weights) < 0 or not all(map(math.isfinite, weights)):
+        raise ValueError(
+            "config.multitask.weights must be two finite numbers >= 0 (SimCLR, rotation), "
+            f"got {weights!r}."
+        )
+
+
 def inpainting() -> ml_collections.ConfigDict:
     """The context encoder: the masked square and the decoder."""
     c = _section()
@@ -285,6 +303,7 @@ SECTIONS: dict[str, tuple[Callable[[], ml_collections.ConfigDict], Callable]] = 
     "triplet": (triplet, _check_triplet),
     "jigsaw": (jigsaw, _check_jigsaw),
     "inpainting": (inpainting, _check_inpainting),
+    "multitask": (multitask, _check_multitask),
     "generative": (generative, _check_generative),
     "gan": (gan, _check_gan),
     "text": (text, _check_text),

@@ -20,7 +20,7 @@ from tests.methods.conftest import digit_images, random_batches
 from tests.train.conftest import assert_tree_close, load_config
 
 NEW_METHODS = ["moco", "byol", "simsiam", "barlow_twins", "vicreg", "rotation", "triplet"]
-NEW_METHODS += ["jigsaw", "inpainting"]
+NEW_METHODS += ["jigsaw", "inpainting", "multitask"]
 
 
 def test_ema_update_is_the_moving_average(rng):
@@ -143,6 +143,39 @@ def test_inpainting_masks_are_squares_inside_the_image():
     assert len({(int(np.argmax(m.any(1))), int(np.argmax(m.any(0)))) for m in masks}) > 10
     centre = np.asarray(square_masks(keys[:1], 7, 9, 3, random=False))[0, ..., 0]
     assert centre[2:5, 3:6].all() and centre.sum() == 9
+
+
+def test_multitask_weights_follow_kendall_et_al(digit_batches):
+    # Kendall et al. 2018 eq. 7 with s = log sigma^2: sum 1/2 exp(-s_i) L_i + 1/2 s_i.
+    # At s = 0 the total is half the sum of the losses; at any s, the formula.
+    config = _config("multitask")
+    method = methods.build(config)
+    batch = {k: jnp.asarray(v) for k, v in digit_batches[0].items()}
+    variables = method.init(jax.random.key(0), batch)
+    state = {"batch_stats": variables["batch_stats"], "method": {}}
+    params = variables["params"]
+    np.testing.assert_array_equal(params["log_var"], [0.0, 0.0])
+    value_and_grad = jax.jit(  # one compile for both s
+        jax.value_and_grad(
+            lambda p: method.loss_fn(p, state, batch, jax.random.key(1)), has_aux=True
+        )
+    )
+    for s in ([0.0, 0.0], [0.7, -1.2]):
+        params = dict(params, log_var=jnp.asarray(s, jnp.float32))
+        (loss, (_, m)), grad = value_and_grad(params)
+        w = 0.5 * np.exp(-np.asarray(s))
+        np.testing.assert_allclose([m["weight_simclr"], m["weight_rotation"]], w, rtol=1e-6)
+        task_losses = np.array([m["loss_simclr"], m["loss_rotation"]])
+        np.testing.assert_allclose(loss, w @ task_losses + 0.5 * sum(s), rtol=1e-6)
+        # d/ds_i = 1/2 (1 - exp(-s_i) L_i): zero where exp(s_i) = L_i
+        np.testing.assert_allclose(grad["log_var"], 0.5 - w * task_losses, rtol=1e-5, atol=1e-7)
+    config.multitask.weighting = "fixed"
+    config.multitask.weights = (2.0, 0.5)
+    fixed = methods.build(config)
+    variables = fixed.init(jax.random.key(0), batch)
+    assert "log_var" not in variables["params"]
+    loss, (_, m) = jax.jit(fixed.loss_fn)(variables["params"], state, batch, jax.random.key(1))
+    np.testing.assert_allclose(loss, 2.0 * m["loss_simclr"] + 0.5 * m["loss_rotation"], rtol=1e-6)
 
 
 BATCH = 64
