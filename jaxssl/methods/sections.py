@@ -209,6 +209,13 @@ def inpainting() -> ml_collections.ConfigDict:
 def _check_inpainting(config) -> None:
     fraction(config, "inpainting.mask_size", "(0, 1]")
     _widths(config, "inpainting.decoder_features")
+    factor = 2 ** len(config.inpainting.decoder_features)
+    if config.image_size % factor:
+        raise ValueError(
+            f"config.inpainting.decoder_features has {len(config.inpainting.decoder_features)} "
+            f"upsamplings, so config.image_size must be divisible by {factor}; got "
+            f"{config.image_size}."
+        )
 
 
 def generative() -> ml_collections.ConfigDict:

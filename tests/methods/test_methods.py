@@ -302,6 +302,18 @@ def test_unknown_method_and_bad_method_settings():
     config.triplet.mining = "easy"
     with pytest.raises(ValueError, match=r"triplet\.mining must be one of"):
         config_lib.validate(config)
+    config = _config("inpainting")
+    config.inpainting.decoder_features = (8, 8, 8, 8)
+    with pytest.raises(ValueError, match=r"config\.image_size must be divisible by 16; got 8"):
+        config_lib.validate(config)
+    config = _config("multitask")
+    config.multitask.weights = (1.0, -1.0)
+    with pytest.raises(ValueError, match=r"multitask\.weights must be two finite numbers >= 0"):
+        config_lib.validate(config)
+    config = _config("jigsaw")
+    config.jigsaw.num_permutations = 25  # a 2x2 grid has 24 orders
+    with pytest.raises(ValueError, match=r"num_permutations must be in \[1, 24\] for a 2x2"):
+        methods.build(config)
     with pytest.raises(ValueError, match="BYOL needs a predictor module"):
         methods.BYOL(encoder=None, head=None, augment=None)
     config.method = "swav"
