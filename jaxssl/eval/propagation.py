@@ -135,8 +135,18 @@ def label_propagation(
         )
     labelled = np.asarray(labelled)
     if labelled.dtype != bool:
+        # indices only: a 0/1 float or int mask would otherwise be read as indices
+        if labelled.dtype.kind not in "iu" or labelled.ndim != 1:
+            raise ValueError(
+                f"labelled must be a boolean mask of shape ({n},) or a 1-D integer array of "
+                f"indices, got {labelled.dtype} {labelled.shape}."
+            )
+        if labelled.size and (labelled.min() < 0 or labelled.max() >= n):
+            raise ValueError(
+                f"labelled indices must be in [0, {n}), got {labelled.min()}..{labelled.max()}."
+            )
         mask = np.zeros(n, bool)
-        mask[labelled.astype(np.int64)] = True
+        mask[labelled] = True
         labelled = mask
     if labelled.shape != (n,) or not labelled.any():
         raise ValueError(
