@@ -127,6 +127,14 @@ class TwoViewMethod:
         del variables, rng
         return {}
 
+    def _one_view(self, batch: dict, rng: jax.Array) -> jax.Array:
+        """One augmented view ``[B, H, W, C]``, from ``augment``'s first pipeline.
+
+        The input of the single-view methods: rotation, jigsaw, inpainting.
+        """
+        first = self.augment[0] if isinstance(self.augment, tuple) else self.augment
+        return aug_lib.augment_batch(batch[self.image_key], rng, first, indices=batch["index"])
+
     def _stacked_views(self, batch: dict, rng: jax.Array) -> jax.Array:
         """``concat([view1, view2])``: ``[2B, H, W, C]``, rows ``:B`` are view 1."""
         return jnp.concatenate(self._views(batch, rng))

@@ -29,7 +29,6 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl._src.numerics import example_keys, global_mean
-from jaxssl.data import augment as aug_lib
 from jaxssl.methods.base import TwoViewMethod, as_float32
 
 
@@ -88,8 +87,7 @@ class Inpainting(TwoViewMethod):
         return ContextEncoder(self.encoder, self.head)
 
     def _masked(self, batch: dict, rng: jax.Array):
-        first = self.augment[0] if isinstance(self.augment, tuple) else self.augment
-        x = aug_lib.augment_batch(batch[self.image_key], rng, first, indices=batch["index"])
+        x = self._one_view(batch, rng)
         side = round(self.mask_size * min(x.shape[1], x.shape[2]))
         if not 1 <= side <= min(x.shape[1], x.shape[2]):
             raise ValueError(

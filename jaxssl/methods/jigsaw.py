@@ -39,7 +39,6 @@ import numpy as np
 
 from jaxssl import losses
 from jaxssl._src.numerics import example_keys, global_mean
-from jaxssl.data import augment as aug_lib
 from jaxssl.methods.base import TwoViewMethod, as_float32
 
 
@@ -142,8 +141,7 @@ class Jigsaw(TwoViewMethod):
         return JigsawNet(self.encoder, self.head)
 
     def _puzzles(self, batch: dict, rng: jax.Array) -> tuple[jax.Array, jax.Array]:
-        first = self.augment[0] if isinstance(self.augment, tuple) else self.augment
-        views = aug_lib.augment_batch(batch[self.image_key], rng, first, indices=batch["index"])
+        views = self._one_view(batch, rng)
         cell = min(views.shape[1], views.shape[2]) // self.grid
         if not 0 <= self.jitter < cell:
             raise ValueError(

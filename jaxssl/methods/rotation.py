@@ -15,7 +15,6 @@ import jax.numpy as jnp
 
 from jaxssl import losses
 from jaxssl._src.numerics import global_mean
-from jaxssl.data import augment as aug_lib
 from jaxssl.methods.base import TwoViewMethod, as_float32
 
 NUM_ROTATIONS = 4
@@ -49,16 +48,12 @@ class Rotation(TwoViewMethod):
 
     def init(self, rng: jax.Array, sample: dict) -> dict:
         """Variables (``params``, ``batch_stats``) from a sample batch."""
-        x, _ = rotations(self._view(sample, jax.random.key(0)))
+        x, _ = rotations(self._one_view(sample, jax.random.key(0)))
         return dict(self.net.init(rng, x, train=False))
-
-    def _view(self, batch, rng):
-        first = self.augment[0] if isinstance(self.augment, tuple) else self.augment
-        return aug_lib.augment_batch(batch[self.image_key], rng, first, indices=batch["index"])
 
     def loss_fn(self, params, state: dict, batch: dict, rng: jax.Array):
         """4-way cross-entropy of the rotations; returns ``(loss, (new_state, metrics))``."""
-        x, labels = rotations(self._view(batch, rng))
+        x, labels = rotations(self._one_view(batch, rng))
         (_, logits), batch_stats = self._forward(params, state, x)
         logits = as_float32(logits)
         loss = global_mean(
